@@ -31,6 +31,14 @@ app = typer.Typer(
 # (command group, "module:attribute", help). A group whose module is not importable is an
 # installation error, reported when the CLI starts.
 SUBCOMMANDS: list[tuple[str, str]] = [
+    ("init", "domain.cli.admin:init"),
+    ("login", "domain.cli.admin:login"),
+    ("logout", "domain.cli.admin:logout"),
+    ("whoami", "domain.cli.admin:whoami"),
+    ("operator", "domain.cli.people:operator_app"),
+    ("staff", "domain.cli.people:staff_app"),
+    ("dataset", "domain.cli.datasets:app"),
+    ("grant", "domain.cli.grants:app"),
     ("audit", "audit.cli:app"),
     ("desensitize", "desensitize.cli:app"),
 ]

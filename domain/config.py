@@ -1,0 +1,88 @@
+"""Domain configuration, kept in `domain.toml` in the home.
+
+Settings that protect people have floors or ceilings that configuration cannot cross: a
+smaller minimum group size or a longer grant term is refused, not clamped silently.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from domain.errors import InvalidInput
+
+MAX_GRANT_DAYS = 3 * 365 + 1  # R9: a term of at most three years (one leap day included)
+MIN_GROUP_SIZE_FLOOR = 5
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    name: str = "aod"
+    # Disclosure control on query results (domain-wide defaults; a dataset may be stricter).
+    min_group_size: int = 10
+    suppress_below: int = 10
+    round_to: int = 5
+    # Query engine.
+    engine: str = "duckdb"
+    query_timeout_seconds: float = 60.0
+    query_memory_limit: str = "4GB"
+    max_result_rows: int = 100_000
+    spark_master: str = "local[2]"
+    spark_connect_url: str = ""
+    # Identity.
+    token_ttl_hours: int = 12
+    # Grants.
+    max_grant_days: int = MAX_GRANT_DAYS
+    # Samples for tenants.
+    sample_rows: int = 5000
+    sample_fraction: float = 0.2
+    sample_k: int = 5
+    # Tenants.
+    tenant_backend: str = "bwrap"
+
+    def __post_init__(self) -> None:
+        if self.min_group_size < MIN_GROUP_SIZE_FLOOR:
+            raise InvalidInput(
+                f"min_group_size {self.min_group_size} is below the floor of {MIN_GROUP_SIZE_FLOOR}"
+            )
+        if not 0 < self.max_grant_days <= MAX_GRANT_DAYS:
+            raise InvalidInput(
+                f"max_grant_days {self.max_grant_days} exceeds the legal maximum of three years"
+            )
+        if self.suppress_below < 0 or self.round_to < 1:
+            raise InvalidInput("suppress_below must be >= 0 and round_to >= 1")
+        if self.engine not in ("duckdb", "spark"):
+            raise InvalidInput(f"engine must be 'duckdb' or 'spark', not {self.engine!r}")
+        if self.tenant_backend not in ("bwrap", "docker"):
+            raise InvalidInput("tenant_backend must be 'bwrap' or 'docker'")
+        if self.sample_k < 2 or not 0 < self.sample_fraction <= 1:
+            raise InvalidInput("sample_k must be >= 2 and sample_fraction in (0, 1]")
+
+    @classmethod
+    def load(cls, path: Path) -> "DomainConfig":
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInput(f"{path.name} is not valid TOML: {exc}") from None
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise InvalidInput(f"{path.name}: unknown setting(s): {', '.join(unknown)}")
+        try:
+            return cls(**raw)
+        except TypeError as exc:
+            raise InvalidInput(f"{path.name}: {exc}") from None
+
+    def dump(self, path: Path) -> None:
+        lines = ["# aod domain configuration. Floors and ceilings are enforced on load."]
+        for key, value in asdict(self).items():
+            if isinstance(value, str):
+                lines.append(f'{key} = "{value}"')
+            elif isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")
+            else:
+                lines.append(f"{key} = {value}")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
