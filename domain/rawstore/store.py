@@ -42,7 +42,16 @@ FORMAT = "aod-raw/1"
 CIPHER = "parquet-modular-encryption/AES_GCM_V1/uniform/encrypted-footer"
 MANIFEST = "manifest.json"
 DATA_FILE = "part-00000.parquet"
-ROW_GROUP_ROWS = 131_072
+ROW_GROUP_ROWS = 65_536
+# DuckDB 2.0 cannot decrypt a column chunk holding more than one data page ("Computed AES tag
+# differs"), so every column chunk is written as one dictionary page (never falling back to
+# plain encoding part-way) and one data page. Row groups bound the page size.
+WRITER_OPTIONS = {
+    "compression": "zstd",
+    "data_page_size": 1 << 30,
+    "max_rows_per_page": ROW_GROUP_ROWS,
+    "dictionary_pagesize_limit": 1 << 30,
+}
 
 
 @dataclass(frozen=True)
@@ -158,7 +167,7 @@ def _write_files(schema: pa.Schema, batches, staging: Path, key: bytes) -> dict:
     rows = 0
     path = staging / DATA_FILE
     try:
-        with pq.ParquetWriter(path, schema, encryption_properties=props, compression="zstd") as writer, \
+        with pq.ParquetWriter(path, schema, encryption_properties=props, **WRITER_OPTIONS) as writer, \
                 pa.ipc.new_stream(_HashSink(digest), schema) as hasher:
             for batch in rechunk(batches, schema, ROW_GROUP_ROWS):
                 writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)

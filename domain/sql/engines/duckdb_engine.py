@@ -1,0 +1,134 @@
+"""DuckDB, the default engine: one locked-down in-memory connection per query.
+
+Lockdown, in this order (DuckDB 2.0): extension autoload/autoinstall, community and unsigned
+extensions, persistent secrets and Python replacement scans off at connect; no temp directory
+(DuckDB never spills decrypted data to disk: a query that needs more than the memory limit is
+stopped instead); the raw files' keys registered in memory; views exposing only the plan's
+columns; then `allowed_paths` (exactly the dataset files, read-only by construction: DuckDB
+writes through a temporary sibling, which is refused), `enable_external_access=false` and
+`lock_configuration=true`. A timer calls `interrupt()` at the time limit.
+
+DuckDB 2.0 fails to decrypt encrypted Parquet when a filter is pushed into the scan ("Computed
+AES tag differs from read AES tag"; full scans decrypt fine), so the two optimizers that push
+filters into scans are disabled: filters still apply, after the scan. See
+tests/integration/sql/test_rawstore_engines.py, which runs filtered queries on multi-row-group
+encrypted files against a plaintext reference.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Mapping
+
+import duckdb
+import pyarrow as pa
+
+from domain.rawstore import RawDataset
+from domain.sql.decision import Decision, Plan
+from domain.sql.engines.base import (
+    Engine, EngineFailed, Limits, QueryInterrupted, QueryResult, ResultTooLarge, Timings, finish,
+    require_plan, safe_message,
+)
+
+CONNECT_CONFIG = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "allow_persistent_secrets": False,
+    "python_enable_replacements": False,
+    "temp_directory": "",
+}
+BATCH_ROWS = 65_536
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    def execute(self, decision: Decision, sources: Mapping[str, RawDataset], limits: Limits) -> QueryResult:
+        started = time.perf_counter()
+        plan = require_plan(decision, sources)
+        con = self.connect(plan, sources, limits)
+        try:
+            prepared = time.perf_counter()
+            table = self._run(con, plan.sql, limits)
+            executed = time.perf_counter()
+
+            def fallback() -> int:
+                return int(self._run(con, plan.dropped_sql, limits).column(0)[0].as_py())
+
+            timings = Timings(prepared - started, executed - prepared, 0.0)
+            result = finish(table, plan, self.name, timings, fallback)
+        finally:
+            con.close()
+        total = time.perf_counter() - started
+        return _with_total(result, total)
+
+    @staticmethod
+    def connect(plan: Plan, sources: Mapping[str, RawDataset], limits: Limits) -> duckdb.DuckDBPyConnection:
+        config = dict(CONNECT_CONFIG, memory_limit=limits.memory_limit, threads=limits.threads)
+        con = duckdb.connect(":memory:", config=config)
+        try:
+            paths = []
+            for t_index, (table, columns) in enumerate(plan.views):
+                dataset = sources[table]
+                parts = []
+                for f_index, raw_file in enumerate(dataset.files):
+                    key_name = f"k{t_index}_{f_index}"
+                    con.execute(f"PRAGMA add_parquet_key({_quote_str(key_name)}, "
+                                f"{_quote_str(base64.b64encode(raw_file.dek).decode())})")
+                    cols = ", ".join(_quote_ident(c) for c in columns)
+                    parts.append(f"SELECT {cols} FROM read_parquet({_quote_str(str(raw_file.path))}, "
+                                 f"encryption_config={{footer_key: {_quote_str(key_name)}}})")
+                    paths.append(str(raw_file.path))
+                con.execute(f"CREATE TEMP VIEW {_quote_ident(table)} AS {' UNION ALL '.join(parts)}")
+            con.execute("SET disabled_optimizers = 'filter_pushdown,join_filter_pushdown'")
+            con.execute(f"SET allowed_paths = [{', '.join(_quote_str(p) for p in paths)}]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    @staticmethod
+    def _run(con: duckdb.DuckDBPyConnection, sql: str, limits: Limits) -> pa.Table:
+        timer = threading.Timer(limits.timeout_seconds, con.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
+            batches, rows = [], 0
+            for batch in reader:
+                rows += batch.num_rows
+                if rows > limits.max_result_rows:
+                    raise ResultTooLarge(f"the result has more than {limits.max_result_rows} rows; "
+                                         "aggregate further or add LIMIT")
+                batches.append(batch)
+            return pa.Table.from_batches(batches, schema=reader.schema)
+        except duckdb.InterruptException:
+            raise QueryInterrupted(f"the query ran longer than the time limit of "
+                                   f"{limits.timeout_seconds:g} s and was stopped", "time") from None
+        except duckdb.OutOfMemoryException:
+            raise QueryInterrupted(f"the query needed more than the memory limit of "
+                                   f"{limits.memory_limit} and was stopped", "memory") from None
+        except duckdb.Error as error:
+            raise EngineFailed(f"DuckDB could not run the query: {safe_message(error)}") from None
+        finally:
+            timer.cancel()
+
+
+def _with_total(result: QueryResult, total: float) -> QueryResult:
+    from dataclasses import replace
+
+    return replace(result, timings=Timings(result.timings.prepare_s, result.timings.execute_s, total))

@@ -1,0 +1,166 @@
+"""Spark, for data that outgrows one machine: the same plan, translated to Spark SQL.
+
+The session is `local[2]` by default, a cluster master (`spark://...`, `yarn`, `k8s://...`) or a
+Spark Connect URL (`sc://...`) by configuration. The raw store's Parquet is decrypted by Spark
+itself, in memory, through the store's KMS client jar (see domain/rawstore/spark_jar.py); the
+key travels in per-read options, which Spark redacts from plans. Shuffle and spill files are
+encrypted (`spark.io.encryption.enabled`), the UI is off and SQL on files is disabled.
+
+Every query gets its own temporary view names and a job tag; a timer interrupts the tag at the
+time limit. Spark has no per-query memory limit: memory is bounded by the session's driver and
+executor memory, and an out-of-memory failure is reported as `QueryInterrupted`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+
+import pyarrow as pa
+
+from domain.rawstore import RawDataset
+from domain.rawstore.spark_jar import kms_jar
+from domain.sql.decision import Decision
+from domain.sql.engines.base import (
+    Engine, EngineFailed, EngineUnavailable, Limits, QueryInterrupted, QueryResult, ResultTooLarge,
+    Timings, finish, require_plan, safe_message,
+)
+from domain.sql.engines.spark_sql import to_spark
+
+KMS_CLASS = "aod.rawstore.AodKmsClient"
+
+
+def session_conf(driver_memory: str = "4g") -> dict[str, str]:
+    return {
+        "spark.jars": str(kms_jar()),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.eventLog.enabled": "false",
+        "spark.io.encryption.enabled": "true",
+        "spark.sql.runSQLOnFiles": "false",
+        "spark.sql.redaction.options.regex": r"(?i)secret|password|token|access[.]key|key[.]list",
+        "spark.sql.ansi.enabled": "false",          # NULL on division by zero, as in DuckDB
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "8",
+        "spark.driver.memory": driver_memory,
+        "spark.driver.maxResultSize": "1g",
+    }
+
+
+def build_session(master: str = "local[2]", connect_url: str = "", driver_memory: str = "4g",
+                  extra_conf: Mapping[str, str] | None = None):
+    """A Spark session ready for the raw store (one per process; reuse it)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("aod-secure-sql")
+    builder = builder.remote(connect_url) if connect_url else builder.master(master)
+    for key, value in {**session_conf(driver_memory), **(extra_conf or {})}.items():
+        if connect_url and not key.startswith("spark.sql."):
+            continue  # a Connect client sets session SQL options only; the server owns the rest
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR") if not connect_url else None
+    return session
+
+
+class SparkEngine(Engine):
+    name = "spark"
+
+    def __init__(self, session=None, *, master: str = "local[2]", connect_url: str = "",
+                 driver_memory: str = "4g"):
+        self._session = session
+        self._settings = (master, connect_url, driver_memory)
+        self._lock = threading.Lock()
+
+    @property
+    def session(self):
+        with self._lock:
+            if self._session is None:
+                master, connect_url, memory = self._settings
+                self._session = build_session(master, connect_url, memory)
+            return self._session
+
+    def check_session(self) -> None:
+        if self._settings[1]:
+            return  # Spark Connect: the server must have the jar on its class path
+        jars = self.session.sparkContext.getConf().get("spark.jars", "")
+        if str(kms_jar()) not in jars.split(","):
+            raise EngineUnavailable("the Spark session lacks the raw-store KMS jar; create it with "
+                                    "domain.sql.engines.spark_engine.build_session()")
+
+    def execute(self, decision: Decision, sources: Mapping[str, RawDataset], limits: Limits) -> QueryResult:
+        started = time.perf_counter()
+        plan = require_plan(decision, sources)
+        self.check_session()
+        spark = self.session
+        qid = uuid.uuid4().hex[:12]
+        views = {table: f"aod_v{qid}_{i}" for i, (table, _) in enumerate(plan.views)}
+        try:
+            self._register_views(spark, plan.views, sources, views)
+            sql = to_spark(plan.sql, views)
+            prepared = time.perf_counter()
+            table = self._run(spark, sql, limits, qid)
+            executed = time.perf_counter()
+
+            def fallback() -> int:
+                return int(self._run(spark, to_spark(plan.dropped_sql, views), limits, qid).column(0)[0].as_py())
+
+            result = finish(table, plan, self.name, Timings(prepared - started, executed - prepared, 0.0), fallback)
+        finally:
+            for view in views.values():
+                spark.catalog.dropTempView(view)
+        total = time.perf_counter() - started
+        return replace(result, timings=replace(result.timings, total_s=total))
+
+    @staticmethod
+    def _register_views(spark, plan_views, sources, views) -> None:
+        for table, columns in plan_views:
+            dataset = sources[table]
+            reader = spark.read
+            for key, value in dataset.spark_read_options().items():
+                reader = reader.option(key, value)
+            frame = reader.parquet(*[str(f.path) for f in dataset.files])
+            frame = frame.select(*[f"`{c.replace('`', '``')}`" for c in columns])
+            frame.createOrReplaceTempView(views[table])
+
+    @staticmethod
+    def _run(spark, sql: str, limits: Limits, qid: str) -> pa.Table:
+        tag = f"aod-{qid}"
+        fired = threading.Event()
+
+        def interrupt() -> None:
+            fired.set()
+            spark.interruptTag(tag)
+
+        spark.addTag(tag)
+        timer = threading.Timer(limits.timeout_seconds, interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            table = spark.sql(sql).limit(limits.max_result_rows + 1).toArrow()
+        except Exception as error:  # py4j / pyspark errors: classify, never echo data
+            raise _classify(error, fired, limits) from None
+        finally:
+            timer.cancel()
+            spark.removeTag(tag)
+        if fired.is_set():
+            raise QueryInterrupted(f"the query ran longer than the time limit of {limits.timeout_seconds:g} s "
+                                   "and was stopped", "time")
+        if table.num_rows > limits.max_result_rows:
+            raise ResultTooLarge(f"the result has more than {limits.max_result_rows} rows; aggregate "
+                                 "further or add LIMIT")
+        return table
+
+
+def _classify(error: Exception, fired: threading.Event, limits: Limits) -> Exception:
+    text = str(error)
+    if fired.is_set() or "cancelled" in text.lower() and "tag" in text.lower():
+        return QueryInterrupted(f"the query ran longer than the time limit of {limits.timeout_seconds:g} s "
+                                "and was stopped", "time")
+    if "OutOfMemory" in text or "SparkOutOfMemoryError" in text:
+        return QueryInterrupted("the query needed more memory than the Spark session has and was "
+                                "stopped", "memory")
+    return EngineFailed(f"Spark could not run the query: {safe_message(error)}")
