@@ -1,0 +1,14 @@
+"""Registers the built-in rules (imported once by the registry)."""
+
+from export_review.checks import disclosure, identifiers, raw_rows, reversible, scenario
+from export_review.checks.base import ProductKind as K
+from export_review.checks.registry import register
+
+ALL = tuple(K)
+TABLES = (K.DATA_PACKAGE, K.REPORT)
+
+register("scenario", ALL, title="Scenario and grant")(scenario.check)
+register("raw_rows", TABLES, needs_raw=True, title="Raw rows")(raw_rows.check)
+register("identifiers", TABLES, needs_raw=True, title="Identifiers")(identifiers.check)
+register("reversible", TABLES, needs_raw=True, title="Reversible transforms")(reversible.check)
+register("disclosure", TABLES, needs_raw=True, title="Disclosure control")(disclosure.check)

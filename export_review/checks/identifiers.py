@@ -1,0 +1,104 @@
+"""Rule `identifiers`: raw identifier values of the granted datasets anywhere in the product,
+and every identifier desensitize/ detects (whole cells, embedded in text, our own pseudonyms).
+
+Inside the engine, every product cell (as text, upper-cased and also in desensitize's
+normal form: full-width → ASCII, separators removed) is hashed into a set; each raw column
+classed `direct_identifier` is scanned once against it. Only counts per column come out.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from export_review.checks._sql import family, lit, q
+from export_review.checks.base import CheckContext, CheckResult, CheckStatus, Finding
+from export_review.checks.engine import product_columns
+from export_review.checks.product import product_table
+
+log = logging.getLogger("aod.export_review.checks")
+RULE = "identifiers"
+PSEUDONYM = "AOD_PSEUDONYM"
+
+
+def check(ctx: CheckContext) -> CheckResult:
+    findings = raw_identifier_findings(ctx) + detected_findings(ctx)
+    if not findings:
+        findings = [Finding("identifiers.none", "no raw identifier value and no identifier-shaped "
+                            "value found in the product", CheckStatus.PASSED)]
+    return CheckResult.of(RULE, findings)
+
+
+def _product_values(ctx: CheckContext) -> None:
+    """`pv(pcol, h)`: distinct hashed text forms of every product cell."""
+    from desensitize import normalize_sql
+
+    con = ctx.cache["con"]
+    parts = []
+    for col, dtype in product_columns(ctx):
+        if family(dtype) in ("date", "timestamp"):
+            continue
+        text = f"upper(CAST({q(col)} AS VARCHAR))"
+        parts.append(f"SELECT {lit(col)} AS pcol, hash({text}) AS h FROM product WHERE {q(col)} IS NOT NULL")
+        parts.append(f"SELECT {lit(col)} AS pcol, hash({normalize_sql(text)}) AS h FROM product "
+                     f"WHERE {q(col)} IS NOT NULL")
+    if not parts:
+        con.execute("CREATE OR REPLACE TEMP TABLE pv (pcol VARCHAR, h UBIGINT)")
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pv AS SELECT DISTINCT pcol, h FROM ({' UNION ALL '.join(parts)})")
+
+
+def raw_identifier_findings(ctx: CheckContext) -> list[Finding]:
+    ctx.cached("pv", lambda: _product_values(ctx))
+    con, findings = ctx.cache["con"], []
+    for ds in ctx.raw.datasets():
+        for col in ds.columns:
+            if not col.is_identifier:
+                continue
+            ctx.check_time()
+            rows = con.execute(
+                f"SELECT pv.pcol, count(*) FROM pv WHERE pv.h IN "
+                f"(SELECT hash(upper(CAST({q(col.name)} AS VARCHAR))) FROM {q(ds.relation)}) "
+                f"GROUP BY pv.pcol ORDER BY 1").fetchall()
+            findings += [_raw_finding(ds.name, col, pcol, n) for pcol, n in rows]
+    return findings
+
+
+def _raw_finding(dataset: str, col, pcol: str, n: int) -> Finding:
+    entity = col.entity or "identifier"
+    return Finding(
+        "identifiers.raw_value",
+        f"column {pcol!r} holds {n} distinct values of the raw identifier {dataset}.{col.name} "
+        f"({entity}). Identifiers never leave the domain: drop the column or aggregate over it.",
+        column=pcol, rows=n, entity=entity, source=f"{dataset}.{col.name}",
+        method="exact match after upper-casing and removing separators, inside the engine",
+        fix=f"remove column {pcol!r}",
+    )
+
+
+def detected_findings(ctx: CheckContext) -> list[Finding]:
+    """desensitize.scan_table over the product: identifiers by shape and checksum."""
+    try:
+        from desensitize import scan_table
+    except (ImportError, AttributeError):
+        return [Finding("identifiers.scanner_missing", "cannot decide: the identifier scanner "
+                        "(desensitize.scan_table) is not available in this installation",
+                        fix="install the complete aod package")]
+    table = product_table(ctx)
+    found = scan_table(table)
+    return [_scan_finding(f) for f in found]
+
+
+def _scan_finding(found) -> Finding:
+    column = getattr(found, "column", None)
+    entity = str(getattr(getattr(found, "entity", None), "value", getattr(found, "entity", "identifier")))
+    rows = getattr(found, "rows", None) or getattr(found, "count", None)
+    where = "embedded in text" if getattr(found, "embedded", False) else "as whole values"
+    if entity == PSEUDONYM:
+        message = (f"column {column!r} holds pseudonyms made with the domain's secret (HMAC). They "
+                   "are fine inside the domain but never exportable: the domain can link them back "
+                   "to people.")
+    else:
+        message = (f"column {column!r} holds {rows if rows is not None else 'some'} {entity} values "
+                   f"{where}. Remove or aggregate the column; identifiers never leave the domain.")
+    return Finding("identifiers.detected", message, column=column, rows=rows, entity=entity,
+                   method="desensitize.scan_table (pattern and checksum)", fix=f"remove column {column!r}")
