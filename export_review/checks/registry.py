@@ -82,12 +82,16 @@ def _open_engine(ctx: CheckContext, stack: ExitStack) -> str | None:
     from export_review.checks._sql import register_product
     from export_review.checks.product import product_table
 
+    from export_review.checks.base import ProductKind
+
     if ctx.raw is None:
         return "the domain gave no raw-data access to compare the product with"
     try:
-        table = product_table(ctx)
+        tabular = ctx.product.kind in (ProductKind.DATA_PACKAGE, ProductKind.REPORT)
+        table = product_table(ctx) if tabular else None
         con = stack.enter_context(ctx.raw.connect())
-        register_product(con, table)
+        if table is not None:
+            register_product(con, table)
     except ExportReviewError as exc:
         return exc.message
     except Exception as exc:  # engine or parser failure: cannot decide, say only its type

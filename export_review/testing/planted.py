@@ -113,3 +113,88 @@ def write_metadata(product: Product) -> None:
     """Write a product's metadata beside it as `<file>.meta.json` (what `submit` reads)."""
     if product.metadata:
         Path(str(product.path) + ".meta.json").write_text(json.dumps(dict(product.metadata)), encoding="utf-8")
+
+
+# -- models ---------------------------------------------------------------------------------
+
+FEATURES = ["age", "income", "male", "district_code"]
+
+
+def model_data(raw: pa.Table, rows: int = 4000, seed: int = 5) -> tuple[pa.Table, pa.Table]:
+    """(training, holdout) tables with features and a noisy binary target, drawn from `raw`."""
+    rng = np.random.default_rng(seed)
+    s = _sample(raw, 2 * rows, seed)
+    birth_year = pc.year(s.column("birth_date")).to_numpy().astype(float)
+    income = s.column("income").to_numpy().astype(float)
+    districts = sorted(set(s.column("district").to_pylist()))
+    code = np.array([districts.index(d) for d in s.column("district").to_pylist()], dtype=float)
+    male = np.array([g == "男" for g in s.column("gender").to_pylist()], dtype=float)
+    y = ((income / 1000 + rng.normal(0, 3, len(income))) > 7).astype(np.int64)
+    t = pa.table({"age": 2026 - birth_year, "income": income, "male": male, "district_code": code, "y": y,
+                  "id_number": s.column("id_number")})
+    return t.slice(0, rows), t.slice(rows)
+
+
+def _xy(table: pa.Table, features=FEATURES):
+    return np.column_stack([table.column(c).to_numpy() for c in features]), table.column("y").to_numpy()
+
+
+def _card(**extra) -> dict:
+    return {"training": "train", "holdout": "holdout", "features": FEATURES, "target": "y", **extra}
+
+
+def bad_models(train: pa.Table, folder: Path) -> list[Planted]:
+    import os
+    import pickle
+
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _xy(train)
+    M = ProductKind.MODEL
+    knn = KNeighborsClassifier(n_neighbors=1).fit(X, y)
+    tree = DecisionTreeClassifier(random_state=0).fit(X, y)
+    ids = np.asarray(train.column("id_number").to_pylist(), dtype=object).reshape(-1, 1)
+    lookup = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression(C=100, max_iter=200)).fit(ids, y)
+    sio.dump(knn, folder / "knn.skops")
+    sio.dump(tree, folder / "tree.skops")
+    sio.dump(lookup, folder / "lookup.skops")
+
+    class RunsCode:  # a pickle that would run a command when loaded
+        def __reduce__(self):
+            return (os.system, (f"touch {folder / 'PWNED'}",))
+
+    (folder / "model.pkl").write_bytes(pickle.dumps(RunsCode()))
+    return [
+        Planted("kNN model", Product(M, folder / "knn.skops", _card()), True, "model_structure"),
+        Planted("fully grown decision tree", Product(M, folder / "tree.skops", _card()), True, "model_structure"),
+        Planted("lookup-table model", Product(M, folder / "lookup.skops", _card(features=["id_number"])),
+                True, "model_structure"),
+        Planted("pickle that runs code on load", Product(M, folder / "model.pkl", _card()), True, "model_format"),
+    ]
+
+
+def good_models(train: pa.Table, folder: Path) -> list[Planted]:
+    import skops.io as sio
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _xy(train)
+    M = ProductKind.MODEL
+    lr = make_pipeline(StandardScaler(), LogisticRegression(C=0.1)).fit(X, y)
+    shallow = DecisionTreeClassifier(max_depth=4, min_samples_leaf=50, random_state=0).fit(X, y)
+    forest = RandomForestClassifier(n_estimators=20, max_depth=5, min_samples_leaf=50, random_state=0).fit(X, y)
+    out = []
+    for name, model, file in (("regularised logistic regression", lr, "lr.skops"),
+                              ("shallow decision tree", shallow, "shallow_tree.skops"),
+                              ("small random forest", forest, "forest.skops")):
+        sio.dump(model, folder / file)
+        out.append(Planted(name, Product(M, folder / file, _card()), False))
+    return out

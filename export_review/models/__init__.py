@@ -1,0 +1,1 @@
+"""Model files: safe-format inspection and loading, structural rules, membership inference."""
