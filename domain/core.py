@@ -34,6 +34,7 @@ class Domain:
         self.store = Store(self.home / CONTROL_DB, clock, self.audit_log)
         self.keys = KeyStore(self.home / "keys", self.store)
         self.grant_hooks: list = []  # callbacks (grant_id, new_status) after a grant changes
+        self.demo_extensions: list = []  # callables (run, domain, grant) adding demo steps
         self.server_extensions: list = []  # callables (fastapi_app) adding routers of other packages
         outbox.ensure_schema(self.store._conn())
         self.store.migrate(self.migrations())

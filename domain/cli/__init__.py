@@ -39,6 +39,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("staff", "domain.cli.people:staff_app"),
     ("dataset", "domain.cli.datasets:app"),
     ("grant", "domain.cli.grants:app"),
+    ("serve", "domain.cli.serve:serve"),
+    ("demo", "domain.cli.demo:demo"),
     ("audit", "audit.cli:app"),
     ("desensitize", "desensitize.cli:app"),
 ]

@@ -17,11 +17,15 @@ from sqlglot.tokens import TokenType
 
 MAX_LENGTH = 4000
 _DIGIT_RUN = re.compile(r"\d{5,}")  # Unicode digits too (full-width included)
-_VALUE_TOKENS = {
-    TokenType.STRING, TokenType.NUMBER, TokenType.NATIONAL_STRING, TokenType.RAW_STRING,
-    TokenType.HEREDOC_STRING, TokenType.BIT_STRING, TokenType.HEX_STRING, TokenType.BYTE_STRING,
-    TokenType.UNICODE_STRING,
-}
+_VALUE_TOKENS = {TokenType.NUMBER} | {
+    t for t in TokenType if t.name.endswith("_STRING") or t.name == "STRING"
+} - {getattr(TokenType, n) for n in ("LINESTRING", "MULTILINESTRING", "FIXEDSTRING") if hasattr(TokenType, n)}
+_VALUE_NODES = tuple(
+    cls for name, cls in vars(exp).items()
+    if isinstance(cls, type) and issubclass(cls, exp.Expression) and (cls is exp.Literal or (
+        name.endswith("String") and issubclass(cls, exp.Condition) and not issubclass(cls, exp.Func)))
+    or cls is getattr(exp, "National", None)
+) or (exp.Literal,)
 
 
 def mask_name(name: str) -> str:
@@ -37,7 +41,7 @@ def _cap(text: str) -> str:
 
 def _redact_tree(tree: exp.Expression) -> exp.Expression:
     def replace(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Literal):
+        if isinstance(node, _VALUE_NODES):
             return exp.Placeholder()
         if isinstance(node, exp.Identifier) and _DIGIT_RUN.search(node.name or ""):
             return exp.to_identifier("?", quoted=True)
@@ -51,10 +55,20 @@ def redact_sql(sql: str) -> str:
         return "<not text>"
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-        return _cap("; ".join(_redact_tree(s).sql(dialect="duckdb", comments=False)
-                              for s in statements))
+        text = "; ".join(_redact_tree(s).sql(dialect="duckdb", comments=False) for s in statements)
     except (SqlglotError, RecursionError, ValueError):
         return _redact_tokens(sql)
+    if _has_values(text):  # a value form the tree walk did not know: redact token by token
+        return _redact_tokens(sql)
+    return _cap(text)
+
+
+def _has_values(text: str) -> bool:
+    try:
+        tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(text)
+    except (SqlglotError, RecursionError, ValueError):
+        return True
+    return any(t.token_type in _VALUE_TOKENS for t in tokens)
 
 
 def _redact_tokens(sql: str) -> str:

@@ -33,7 +33,11 @@ def to_spark(sql: str, views: dict[str, str]) -> str:
     tree = tree.transform(_fix_node)
     for select in list(tree.find_all(exp.Select)):
         if select.args.get("qualify") is not None:
-            select.replace(_eliminate_qualify(select))
+            fixed = _eliminate_qualify(select)
+            if select is tree:
+                tree = fixed
+            else:
+                select.replace(fixed)
     return tree.sql(dialect="spark", comments=False)
 
 
