@@ -1,0 +1,1 @@
+"""The review workflow: request states, permissions and the service that moves requests."""
