@@ -1,0 +1,129 @@
+"""The bubblewrap command lines of a tenant and of a production job.
+
+Everything is unshared (user, pid, network, ipc, uts, cgroup namespaces; only `lo` exists
+inside, and it reaches nothing of the host), all capabilities are dropped, the sandbox runs as
+uid/gid 65534, cannot make further user namespaces, dies with its parent, and starts with an
+empty environment. The root is a read-only tmpfs holding only: /usr (and the /bin, /lib links),
+the Python installation, a few generated /etc files, the SDK, and the tenant's own folders.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from tenants.jupyter.launch import CONFIG_MOUNT, SDK_MOUNT
+from tenants.spec import (
+    GATEWAY_MOUNT,
+    JOB_CODE_MOUNT,
+    JOB_DATA_MOUNT,
+    JOB_OUTPUTS_MOUNT,
+    JUPYTER_MOUNT,
+    SAMPLES_MOUNT,
+    TENANT_GID,
+    TENANT_UID,
+    WORKSPACE_MOUNT,
+)
+
+TENANTS_PKG = Path(__file__).resolve().parents[1]
+ETC_FILES = {
+    "passwd": f"root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
+              f"tenant:x:{TENANT_UID}:{TENANT_GID}:aod tenant:/workspace:/usr/sbin/nologin\n",
+    "group": f"root:x:0:\ntenant:x:{TENANT_GID}:\n",
+    "hosts": "127.0.0.1 localhost\n::1 localhost\n",
+    "nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n",
+}
+
+
+def python_prefixes() -> list[str]:
+    """Folders of this Python installation that must be visible (read-only) in the sandbox."""
+    found = []
+    for prefix in {sys.base_prefix, sys.prefix}:
+        if not prefix.startswith("/usr/") and prefix != "/usr":
+            found.append(prefix)
+    return sorted(found)
+
+
+def python_executable() -> str:
+    return os.path.realpath(sys.executable)
+
+
+def _root_links() -> list[str]:
+    args: list[str] = []
+    for name in ("bin", "lib", "lib64", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{name}"]
+    return args
+
+
+def base_args(hostname: str, etc_dir: Path, tmp_mb: int) -> list[str]:
+    """Namespaces, credentials and the read-only system part of the sandbox."""
+    args = [
+        "bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+        "--cap-drop", "ALL", "--uid", str(TENANT_UID), "--gid", str(TENANT_GID),
+        "--hostname", hostname, "--clearenv",
+        "--ro-bind", "/usr", "/usr", *_root_links(),
+        "--proc", "/proc", "--dev", "/dev",
+        "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp",
+        "--dir", "/etc",
+    ]
+    for prefix in python_prefixes():
+        args += ["--ro-bind", prefix, prefix]
+    for name in ETC_FILES:
+        args += ["--ro-bind", str(etc_dir / name), f"/etc/{name}"]
+    for name in ("ld.so.cache", "localtime"):
+        if Path("/etc", name).exists():
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    sdk_init = etc_dir / "sdk__init__.py"
+    args += [
+        "--ro-bind", str(sdk_init), f"{SDK_MOUNT}/tenants/__init__.py",
+        "--ro-bind", str(TENANTS_PKG / "sdk"), f"{SDK_MOUNT}/tenants/sdk",
+        "--ro-bind", str(TENANTS_PKG / "jupyter" / "config"), CONFIG_MOUNT,
+    ]
+    return args
+
+
+def write_etc(etc_dir: Path) -> None:
+    """The generated /etc files (and the SDK's empty package file) in `etc_dir`."""
+    etc_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in ETC_FILES.items():
+        (etc_dir / name).write_text(text)
+    (etc_dir / "sdk__init__.py").write_text("")
+
+
+def _env_args(env: dict[str, str]) -> list[str]:
+    args: list[str] = []
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    return args
+
+
+def tenant_args(spec, etc_dir: Path, env: dict[str, str]) -> list[str]:
+    """The bwrap arguments of a tenant, up to (not including) the command."""
+    return [
+        *base_args(f"tenant-{spec.tenant_id}"[:63], etc_dir, spec.limits.tmp_mb),
+        "--ro-bind", str(spec.samples_dir), SAMPLES_MOUNT,
+        "--bind", str(spec.workspace_dir), WORKSPACE_MOUNT,
+        "--ro-bind", str(spec.gateway_dir), GATEWAY_MOUNT,
+        "--bind", str(spec.jupyter_dir), JUPYTER_MOUNT,
+        "--remount-ro", "/",
+        *_env_args(env),
+        "--chdir", WORKSPACE_MOUNT,
+    ]
+
+
+def job_args(spec, outputs_dir: Path, etc_dir: Path, env: dict[str, str]) -> list[str]:
+    """The bwrap arguments of a production job, up to (not including) the command."""
+    return [
+        *base_args(f"job-{spec.job_id}"[:63], etc_dir, spec.limits.tmp_mb),
+        "--ro-bind", str(spec.code_dir), JOB_CODE_MOUNT,
+        "--ro-bind", str(spec.data_dir), JOB_DATA_MOUNT,
+        "--bind", str(outputs_dir), JOB_OUTPUTS_MOUNT,
+        "--remount-ro", "/",
+        *_env_args(env),
+        "--chdir", JOB_OUTPUTS_MOUNT,
+    ]
