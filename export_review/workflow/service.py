@@ -107,6 +107,17 @@ class ExportService(ReleaseMixin):
         return RequestView(request, self.checks(request), shown, len(votes) - len(shown), required,
                            self.history(request.id), self.release_record(request.id), allowed)
 
+    def preview(self, actor: Any, export_id: str):
+        """A safe preview (shape, summaries, first rows only if no check failed). Audited."""
+        from export_review.preview import preview
+
+        request = self.get(export_id)
+        self._check(perm.can_view(actor, request), "view", actor, request)
+        with self.uow.transaction() as tx:
+            tx.audit(self._event(VIEW_EVENT, actor, request, details={"preview": True}))
+        show = request.check_status in (CheckStatus.PASSED, CheckStatus.NEEDS_REVIEW)
+        return preview(self.product_path(request), request.kind, show)
+
     def release_record(self, export_id: str) -> dict | None:
         row = self.uow.one("SELECT * FROM export_releases WHERE request_id=?", (export_id,))
         return None if row is None else {**dict(row), "manifest": json.loads(row["manifest"])}
