@@ -15,3 +15,12 @@ register("disclosure", TABLES, needs_raw=True, title="Disclosure control")(discl
 register("model_format", (K.MODEL,), title="Safe model format")(models.format_check)
 register("model_structure", (K.MODEL,), needs_raw=True, title="Model structure")(models.structure_check)
 register("membership_inference", (K.MODEL,), needs_raw=True, title="Membership inference")(models.membership_check)
+
+
+def _api_template(ctx):
+    from export_review.api.gateway import check_template_rule
+
+    return check_template_rule(ctx)
+
+
+register("api_template", (K.API,), title="Query template")(_api_template)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,15 @@ TRACE_P_VALUE = 1e-6
 
 
 class ReleaseMixin:
+    @property
+    def api(self):
+        """The gateway of endpoints published from released query templates."""
+        from export_review.api.gateway import ApiGateway
+
+        if getattr(self, "_api", None) is None:
+            self._api = ApiGateway(self.uow, grants=self.grants, policy=self.policy, clock=self.clock)
+        return self._api
+
     def release(self, actor: Any, export_id: str) -> Released:
         request = self.get(export_id)
         if not perm.can_release(actor, request):
@@ -32,7 +42,11 @@ class ReleaseMixin:
         folder = self.home / "exports" / export_id / "release"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         out = folder / request.product_name
-        scheme = watermark.mark_file(self.product_path(request), out, keys.watermark_key(signing, export_id))
+        if request.kind == "api":  # a query template is published, not handed out: nothing to mark
+            shutil.copyfile(self.product_path(request), out)
+            scheme = "none"
+        else:
+            scheme = watermark.mark_file(self.product_path(request), out, keys.watermark_key(signing, export_id))
         body = self._manifest(request, actor, approvers, out, scheme)
         signed = manifests.sign(body, signing)
         manifest_path = folder / "manifest.json"
@@ -46,6 +60,10 @@ class ReleaseMixin:
                                 "released_at) VALUES (?, ?, ?, ?, ?, ?)", (export_id, out.name, body["sha256"],
                                                                            json.dumps(signed), actor.id,
                                                                            body["released_at"]))
+                if request.kind == "api":
+                    from export_review.api.template import QueryTemplate
+
+                    self.api.publish(tx, current, QueryTemplate.load(out), actor)
                 self._move(tx, current, RequestStatus.RELEASED, actor, None,
                            inputs=[("file", request.product_name, request.product_sha256)],
                            outputs=[("release", export_id, body["sha256"])])
