@@ -40,6 +40,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = False
+    request_queue_size = 64
 
     def __init__(self, path: str, tenant_id: str, gateway: "Gateway"):
         self.tenant_id = tenant_id
@@ -60,6 +61,10 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         with self.live_lock:
             self.live.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        # A tenant that hangs up mid-request is not an error of ours; never print tracebacks.
+        log.debug("gateway %s: connection error", self.tenant_id, exc_info=True)
 
     def cut_all(self) -> None:
         with self.live_lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,14 +29,20 @@ class _UnixConnection(http.client.HTTPConnection):
         self._path = path
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except (FileNotFoundError, ConnectionRefusedError):
-            sock.close()
-            raise GatewayUnavailable("the gateway is closed: this tenant is suspended or stopped") from None
-        self.sock = sock
+        for attempt in range(50):  # a full listen queue answers EAGAIN at once: wait a little
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self._path)
+                self.sock = sock
+                return
+            except (FileNotFoundError, ConnectionRefusedError):
+                sock.close()
+                raise GatewayUnavailable("the gateway is closed: this tenant is suspended or stopped") from None
+            except BlockingIOError:
+                sock.close()
+                time.sleep(0.01 * (attempt + 1))
+        raise GatewayUnavailable("the gateway is busy; try again")
 
 
 class Transport:
