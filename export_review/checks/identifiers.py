@@ -9,11 +9,12 @@ classed `direct_identifier` is scanned once against it. Only counts per column c
 from __future__ import annotations
 
 import logging
+import time
 
 from export_review.checks._sql import family, lit, q
 from export_review.checks.base import CheckContext, CheckResult, CheckStatus, Finding
 from export_review.checks.engine import product_columns
-from export_review.checks.product import product_table
+from export_review.checks.product import product_table, product_text
 
 log = logging.getLogger("aod.export_review.checks")
 RULE = "identifiers"
@@ -83,8 +84,13 @@ def detected_findings(ctx: CheckContext) -> list[Finding]:
         return [Finding("identifiers.scanner_missing", "cannot decide: the identifier scanner "
                         "(desensitize.scan_table) is not available in this installation",
                         fix="install the complete aod package")]
-    table = product_table(ctx)
-    found = scan_table(table)
+    from desensitize import scan_values
+
+    timeout = max(1.0, ctx.deadline - time.monotonic()) if ctx.deadline != float("inf") else None
+    found = list(scan_table(product_table(ctx), timeout=timeout))
+    text = product_text(ctx)
+    if text:  # a report's prose, line by line
+        found += scan_values([line for line in text.splitlines() if line.strip()], timeout=timeout)
     return [_scan_finding(f) for f in found]
 
 
@@ -92,7 +98,8 @@ def _scan_finding(found) -> Finding:
     column = getattr(found, "column", None)
     entity = str(getattr(getattr(found, "entity", None), "value", getattr(found, "entity", "identifier")))
     rows = getattr(found, "rows", None) or getattr(found, "count", None)
-    where = "embedded in text" if getattr(found, "embedded", False) else "as whole values"
+    where = "embedded in text" if getattr(found, "mode", "cell") == "text" else "as whole values"
+    column = column if column is not None else "(report text)"
     if entity == PSEUDONYM:
         message = (f"column {column!r} holds pseudonyms made with the domain's secret (HMAC). They "
                    "are fine inside the domain but never exportable: the domain can link them back "
@@ -101,4 +108,5 @@ def _scan_finding(found) -> Finding:
         message = (f"column {column!r} holds {rows if rows is not None else 'some'} {entity} values "
                    f"{where}. Remove or aggregate the column; identifiers never leave the domain.")
     return Finding("identifiers.detected", message, column=column, rows=rows, entity=entity,
-                   method="desensitize.scan_table (pattern and checksum)", fix=f"remove column {column!r}")
+                   method=f"desensitize.scan_table: {getattr(found, 'method', 'pattern and checksum')}",
+                   fix=f"remove or aggregate {column!r}")

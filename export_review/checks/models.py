@@ -143,7 +143,7 @@ def _mia_finding(r: membership.AttackResult) -> Finding:
     details = {"aucs": [round(a, 4) for a in r.aucs], "p_values": [round(p, 5) for p in r.p_values]}
     if r.rejected:
         return Finding("membership_inference.vulnerable", text + ": the model reveals who was in its "
-                       "training data", method="SACRO-ML worst-case attack (random forest on model outputs)",
+                       "training data", method="SACRO-ML style worst-case attack (boosted trees on model outputs)",
                        fix="regularise more, use more training rows, or add noise", details=details)
     return Finding("membership_inference.ok", text, CheckStatus.PASSED,
-                   method="SACRO-ML worst-case attack (random forest on model outputs)", details=details)
+                   method="SACRO-ML style worst-case attack (boosted trees on model outputs)", details=details)
