@@ -1,6 +1,7 @@
 """The bubblewrap command lines of a tenant and of a production job.
 
-Everything is unshared (user, pid, network, ipc, uts, cgroup namespaces; only `lo` exists
+bubblewrap itself runs as uid/gid 65534 (`unprivileged()`), so the sandbox's user is 65534 on
+the host too, never a root in disguise. Everything is unshared (user, pid, network, ipc, uts, cgroup namespaces; only `lo` exists
 inside, and it reaches nothing of the host), all capabilities are dropped, the sandbox runs as
 uid/gid 65534, cannot make further user namespaces, dies with its parent, and starts with an
 empty environment. The root is a read-only tmpfs holding only: /usr (and the /bin, /lib links),
@@ -13,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from tenants.isolation._visible import visible
 from tenants.jupyter.launch import CONFIG_MOUNT, SDK_MOUNT
 from tenants.spec import (
     GATEWAY_MOUNT,
@@ -72,7 +74,7 @@ def base_args(hostname: str, etc_dir: Path, tmp_mb: int) -> list[str]:
         "--dir", "/etc",
     ]
     for prefix in python_prefixes():
-        args += ["--ro-bind", prefix, prefix]
+        args += ["--ro-bind", _shown(prefix), prefix]
     for name in ETC_FILES:
         args += ["--ro-bind", str(etc_dir / name), f"/etc/{name}"]
     for name in ("ld.so.cache", "localtime"):
@@ -81,18 +83,30 @@ def base_args(hostname: str, etc_dir: Path, tmp_mb: int) -> list[str]:
     sdk_init = etc_dir / "sdk__init__.py"
     args += [
         "--ro-bind", str(sdk_init), f"{SDK_MOUNT}/tenants/__init__.py",
-        "--ro-bind", str(TENANTS_PKG / "sdk"), f"{SDK_MOUNT}/tenants/sdk",
-        "--ro-bind", str(TENANTS_PKG / "jupyter" / "config"), CONFIG_MOUNT,
+        "--ro-bind", _shown(TENANTS_PKG / "sdk"), f"{SDK_MOUNT}/tenants/sdk",
+        "--ro-bind", _shown(TENANTS_PKG / "jupyter" / "config"), CONFIG_MOUNT,
     ]
     return args
+
+
+def _shown(path) -> str:
+    return str(visible(Path(path), TENANT_UID, TENANT_GID))
+
+
+def unprivileged() -> list[str]:
+    """Run what follows as uid/gid 65534 with no supplementary groups (before exec'ing bwrap)."""
+    return ["/usr/bin/setpriv", f"--reuid={TENANT_UID}", f"--regid={TENANT_GID}", "--clear-groups", "--"]
 
 
 def write_etc(etc_dir: Path) -> None:
     """The generated /etc files (and the SDK's empty package file) in `etc_dir`."""
     etc_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(etc_dir, 0o755)
     for name, text in ETC_FILES.items():
         (etc_dir / name).write_text(text)
+        os.chmod(etc_dir / name, 0o644)
     (etc_dir / "sdk__init__.py").write_text("")
+    os.chmod(etc_dir / "sdk__init__.py", 0o644)
 
 
 def _env_args(env: dict[str, str]) -> list[str]:

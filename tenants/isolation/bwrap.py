@@ -28,7 +28,17 @@ from tenants.isolation._cgroups import Cgroups, join_script
 from tenants.isolation._jobs import BoundedLog, OutputStage, check_job_inputs, collect_outputs, job_env
 from tenants.isolation.base import IsolationBackend, Op, State, Status, check_transition
 from tenants.jupyter.launch import jupyter_argv, tenant_env
-from tenants.spec import JOB_CODE_MOUNT, JobOutcome, JobResult, JobSpec, TenantSpec, check_id
+from tenants.isolation._visible import check_traversable
+from tenants.spec import (
+    JOB_CODE_MOUNT,
+    TENANT_GID,
+    TENANT_UID,
+    JobOutcome,
+    JobResult,
+    JobSpec,
+    TenantSpec,
+    check_id,
+)
 
 LOG_KEEP_BYTES = 1 << 20
 
@@ -77,7 +87,7 @@ def _start_time(pid: int) -> str | None:
 
 class BwrapBackend(IsolationBackend):
     name = "bwrap"
-    host_uid = 0  # the sandbox's uid 65534 is this process's uid outside (root)
+    host_uid = TENANT_UID  # bwrap runs as 65534: the sandbox is 65534 inside and outside
 
     def __init__(self, state_dir: Path, cgroups: Cgroups | None = None):
         self.state_dir = Path(state_dir)
@@ -151,7 +161,9 @@ class BwrapBackend(IsolationBackend):
                 return Status(spec.tenant_id, after)
             self.check_available()
             d = self._dir(spec.tenant_id)
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            d.mkdir(parents=True, exist_ok=True, mode=0o711)
+            d.chmod(0o711)
+            self.state_dir.chmod(0o711)
             argv_.write_etc(d / "etc")
             self._write(spec.tenant_id, "spec.json", spec.to_json())
             self._write(spec.tenant_id, "phase", State.CREATED.value)
@@ -161,6 +173,8 @@ class BwrapBackend(IsolationBackend):
         for name in ("samples_dir", "workspace_dir", "gateway_dir"):
             if not getattr(spec, name).is_dir():
                 raise BackendUnavailable(f"tenant {spec.tenant_id}: {name} does not exist")
+            check_traversable(getattr(spec, name), TENANT_UID, TENANT_GID, f"tenant {spec.tenant_id}: {name}")
+        check_traversable(self._dir(spec.tenant_id), TENANT_UID, TENANT_GID, "the bwrap state folder")
         spec.jupyter_dir.mkdir(parents=True, exist_ok=True)
         os.chown(spec.jupyter_dir, self.host_uid, self.host_uid)
         os.chmod(spec.jupyter_dir, 0o700)
@@ -187,7 +201,7 @@ class BwrapBackend(IsolationBackend):
         python = argv_.python_executable()
         env = tenant_env(spec, f"{os.path.dirname(python)}:/usr/bin:/bin")
         env["PYTHONPATH"] = argv_.SDK_MOUNT
-        args = (join_script(cg.procs_files)
+        args = (join_script(cg.procs_files) + argv_.unprivileged()
                 + argv_.tenant_args(spec, self._dir(spec.tenant_id) / "etc", env)
                 + jupyter_argv(python, spec))
         log_path = self._dir(spec.tenant_id) / "jupyter.log"
@@ -240,8 +254,12 @@ class BwrapBackend(IsolationBackend):
     def run_job(self, spec: JobSpec) -> JobResult:
         self.check_available()
         check_job_inputs(spec)
+        for name in ("code_dir", "data_dir", "outputs_dir"):
+            check_traversable(getattr(spec, name), TENANT_UID, TENANT_GID, f"job {spec.job_id}: {name}")
         work = self.state_dir / "_jobs" / spec.job_id
-        work.mkdir(parents=True, exist_ok=False, mode=0o700)
+        work.mkdir(parents=True, exist_ok=False, mode=0o711)
+        for d in (self.state_dir, work.parent):
+            d.chmod(0o711)
         try:
             argv_.write_etc(work / "etc")
             with OutputStage(spec, self.host_uid, self.host_uid) as stage:
@@ -256,7 +274,7 @@ class BwrapBackend(IsolationBackend):
         cg = self.cgroups.create(f"job-{spec.job_id}", spec.limits.as_limits())
         python = argv_.python_executable()
         env = job_env(spec, f"{os.path.dirname(python)}:/usr/bin:/bin")
-        args = (join_script(cg.procs_files) + argv_.job_args(spec, stage, etc_dir, env)
+        args = (join_script(cg.procs_files) + argv_.unprivileged() + argv_.job_args(spec, stage, etc_dir, env)
                 + [python, f"{JOB_CODE_MOUNT}/{spec.entrypoint}"])
         started = time.monotonic()
         proc = _launcher().popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -17,11 +17,13 @@ from tenants.spec import JobLimits, JobOutcome, JobSpec
 
 
 @pytest.fixture
-def job(env, tmp_path_factory):
-    """Builds a JobSpec around a script (folders readable by the sandbox's uid)."""
+def job(env):
+    """Builds a JobSpec around a script (folders the sandbox's uid can reach and read)."""
     def make(script: str, **limits) -> JobSpec:
-        base = tmp_path_factory.mktemp("job")
-        os.chmod(base, 0o755)
+        base = env.home.parent / "jobs" / uuid.uuid4().hex[:8]
+        base.mkdir(parents=True)
+        for d in (base.parent, base):
+            os.chmod(d, 0o755)
         code = base / "code"
         code.mkdir(mode=0o755)
         (code / "main.py").write_text(textwrap.dedent(script))
