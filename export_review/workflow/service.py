@@ -222,6 +222,10 @@ class ExportService(ReleaseMixin):
     def vote(self, actor: Any, export_id: str, decision: str, reason: str = "") -> ExportRequest:
         decision = _decision(decision)
         reason = (reason or "").strip()[:MAX_REASON]
+        current = self.get(export_id)
+        voters = [v.reviewer for v in self.votes(current)]
+        if not perm.can_vote(actor, current, voters):  # refused attempts are audited too
+            self._refuse(actor, VOTE_EVENT, current, current.org, _vote_refusal(actor, current, voters))
         with self.uow.transaction() as tx:
             request = self._read(tx, export_id)
             voters = [r["reviewer"] for r in tx.conn.execute(
@@ -258,6 +262,9 @@ class ExportService(ReleaseMixin):
         return text[:MAX_REASON] or None
 
     def withdraw(self, actor: Any, export_id: str, reason: str = "") -> ExportRequest:
+        current = self.get(export_id)
+        if not perm.can_withdraw(actor, current):
+            self._refuse(actor, "export.withdraw", current, current.org, perm.why_not("withdraw", actor, current))
         with self.uow.transaction() as tx:
             request = self._read(tx, export_id)
             if not perm.can_withdraw(actor, request):
@@ -274,6 +281,9 @@ class ExportService(ReleaseMixin):
             raise InvalidInput("an override needs a reason")
         if target not in OVERRIDE_TARGETS:
             raise InvalidInput(f"an override cannot make a request {target.value}: that needs two reviewers")
+        current = self.get(export_id)
+        if not perm.can_override(actor, current):
+            self._refuse(actor, OVERRIDE_EVENT, current, current.org, perm.why_not("override", actor, current))
         with self.uow.transaction() as tx:
             request = self._read(tx, export_id)
             if not perm.can_override(actor, request):
@@ -337,7 +347,8 @@ class ExportService(ReleaseMixin):
         return self.clock().isoformat()
 
 
-_KNOWN = set(STATUS_AUDIT_EVENT.values()) | {VIEW_EVENT, VOTE_EVENT, "export.download", "export.verify"}
+_KNOWN = set(STATUS_AUDIT_EVENT.values()) | {VIEW_EVENT, VOTE_EVENT, OVERRIDE_EVENT, "export.download",
+                                              "export.verify"}
 
 
 def _vote_refusal(actor: Any, request: ExportRequest, voters: list[str]) -> str:
