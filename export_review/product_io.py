@@ -51,12 +51,26 @@ def read_table(path: Path) -> pa.Table:
 
 
 def _read_csv(data: bytes, name: str) -> pa.Table:
+    """CSV with inferred types, except that long digit strings (identifiers, codes, hex) stay
+    text: as numbers they would lose digits or leading zeros."""
+    import pyarrow.compute as pcmp
     import pyarrow.csv as pc
 
     text = decode_text(data, name)
     if not text.strip():
         raise ProductUnreadable(f"{name} is empty")
-    return pc.read_csv(io.BytesIO(text.encode("utf-8")))
+    encoded = text.encode("utf-8")
+    table = pc.read_csv(io.BytesIO(encoded))
+    textual = {}
+    for field in table.schema:
+        col = table.column(field.name)
+        if (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)) and col.length() > col.null_count:
+            biggest = pcmp.max(pcmp.abs(col)).as_py()
+            if biggest >= (1e9 if pa.types.is_integer(field.type) else 1e15):
+                textual[field.name] = pa.string()
+    if not textual:
+        return table
+    return pc.read_csv(io.BytesIO(encoded), convert_options=pc.ConvertOptions(column_types=textual))
 
 
 def read_text(path: Path) -> str:
