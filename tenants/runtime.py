@@ -45,6 +45,9 @@ class TenantRuntime:
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
         layout.root.chmod(0o711)  # the sandbox's uid must traverse it to reach its bind sources
         layout.samples_dir.mkdir(exist_ok=True, mode=0o755)
+        for d in (layout.workspace_dir, layout.jupyter_dir):  # bind sources exist before create
+            d.mkdir(exist_ok=True, mode=0o700)
+        layout.gateway_dir.mkdir(exist_ok=True, mode=0o711)
         self.workspace(tenant_id).init(key)
         spec = layout.spec(samples_dir=samples_dir, limits=limits, jupyter_base_url=jupyter_base_url)
         self.backend.create(spec)

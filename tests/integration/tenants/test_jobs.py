@@ -41,12 +41,14 @@ def test_job_reads_raw_data_and_leaves_hashed_outputs(env, job):
         df = pd.read_parquet('/data/raw/people.parquet')
         df.groupby('district').income.sum().reset_index().to_parquet('by_district.parquet')
         print('params', json.loads(os.environ['AOD_JOB_PARAMS']))
-        print('workspace visible:', os.path.exists('/workspace'), 'gateway visible:', os.path.exists('/run/aod'))
+        print('workspace:', os.listdir('/workspace') if os.path.isdir('/workspace') else 'absent')
+        print('gateway visible:', os.path.exists('/run/aod'))
     """)
     result = env.runtime.backend.run_job(spec)
     assert result.outcome == JobOutcome.SUCCEEDED and result.exit_code == 0, result.logs
     assert "params {'k': 5}" in result.logs
-    assert "workspace visible: False gateway visible: False" in result.logs
+    assert "workspace: absent" in result.logs or "workspace: []" in result.logs  # the image's empty folder
+    assert "gateway visible: False" in result.logs
     (out,) = result.outputs
     path = spec.outputs_dir / "by_district.parquet"
     assert out.name == "by_district.parquet" and out.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()

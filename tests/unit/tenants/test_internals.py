@@ -175,3 +175,24 @@ def test_sdk_imports_nothing_but_the_standard_library_pandas_pyarrow_and_itself(
                 assert top in sys.stdlib_module_names or top in allowed, (path.name, name)
                 if top == "tenants":
                     assert name.startswith("tenants.sdk"), (path.name, name)
+
+
+def test_traversal_needs_search_permission_on_every_parent():
+    import shutil
+    import tempfile
+
+    from tenants.isolation._visible import can_traverse
+
+    root = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        inner = root / "a" / "b"
+        inner.mkdir(parents=True)
+        for d in (root, root / "a"):
+            os.chmod(d, 0o755)
+        assert can_traverse(inner, 65534, 65534)
+        os.chmod(root / "a", 0o700)
+        assert not can_traverse(inner, 65534, 65534)
+        os.chown(root / "a", 65534, 65534)
+        assert can_traverse(inner, 65534, 65534)
+    finally:
+        shutil.rmtree(root)
