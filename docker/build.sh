@@ -8,16 +8,18 @@
 # D is the digest of each image's inputs (python3 -m tenants.isolation.images digest ROLE); an image
 # whose tag exists is not rebuilt. Each is also tagged :latest (docker/compose.yaml uses those).
 #
-#   docker/build.sh [base|tenant|domain|all]     (default: all)
+#   docker/build.sh [base|tenant|domain|all]     (default: tenant, i.e. base + tenant: what the
+#                                                tests and both backends need; `all` adds domain)
 #
 # Python wheels are downloaded on the host (its pip reaches the package index with the host's CA
-# bundle) into docker/build/wheels, then installed offline inside the build: no certificate and
+# bundle) into /var/cache/aod/wheels (AOD_WHEEL_CACHE), then installed offline inside the build: no certificate and
 # no index access ever enters an image. Needs root (debootstrap), a running engine
 # (docker/engine.sh start), debootstrap and python3 3.11 with pip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 OUT=${AOD_BUILD_DIR:-$REPO/docker/build}
+WHEELS=${AOD_WHEEL_CACHE:-/var/cache/aod/wheels}   # outside the checkout: reused by every clone
 MIRROR=${AOD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PY=${PYTHON:-python3}
 export DOCKER_BUILDKIT=0 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
@@ -59,10 +61,10 @@ context() {  # context ROLE: a fresh build context folder, printed
   rm -rf "$ctx"; mkdir -p "$ctx"
   cp "docker/$1/Dockerfile" "docker/$1/requirements.txt" "$ctx/"
   log "wheels for $1"
-  wheels "docker/$1/requirements.txt" "$OUT/wheels"
+  wheels "docker/$1/requirements.txt" "$WHEELS"
   mkdir -p "$ctx/wheels"
   # Only the wheels this image pins (hard links: no copy of the cache).
-  "$PY" - "$ctx/requirements.txt" "$OUT/wheels" "$ctx/wheels" <<'PYEOF'
+  "$PY" - "$ctx/requirements.txt" "$WHEELS" "$ctx/wheels" <<'PYEOF'
 import os, re, sys
 from pathlib import Path
 reqs, cache, dest = sys.argv[1:]
@@ -77,7 +79,11 @@ found = set()
 for wheel in sorted(Path(cache).glob("*.whl")):
     name, version = wheel.name.split("-")[:2]
     if want.get(norm(name)) == version:
-        os.link(wheel, Path(dest) / wheel.name)
+        try:
+            os.link(wheel, Path(dest) / wheel.name)
+        except OSError:  # another filesystem
+            import shutil
+            shutil.copy2(wheel, Path(dest) / wheel.name)
         found.add(norm(name))
 missing = sorted(set(want) - found)
 if missing:
@@ -114,6 +120,11 @@ build_domain() {
   d=$(digest domain)
   if have "aod/domain:$d"; then log "aod/domain:$d exists"; docker tag "aod/domain:$d" aod/domain:latest; return; fi
   ctx=$(context domain)
+  log "gocryptfs packages (encrypted tenant workspaces)"
+  mkdir -p "$ctx/debs"
+  (cd "$ctx/debs" && { apt-get download gocryptfs libfuse2 >/dev/null 2>&1 \
+     || { apt-get update -qq && apt-get download gocryptfs libfuse2 >/dev/null; }; }) \
+    || die "cannot download the gocryptfs packages"
   log "aod wheel"
   mkdir -p "$ctx/aod"
   "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$ctx/aod" "$REPO" >"$OUT/wheel-aod.log" 2>&1 \
@@ -121,7 +132,7 @@ build_domain() {
   docker_build domain "$d" "$ctx"
 }
 
-what=${1:-all}
+what=${1:-tenant}
 case "$what" in base|tenant|domain|all) ;; *) die "usage: docker/build.sh [base|tenant|domain|all]" ;; esac
 start=$(date +%s)
 preflight

@@ -36,12 +36,21 @@ def _check_key(key: bytes) -> str:
 
 
 def check_available() -> None:
-    """Raise `WorkspaceError` unless gocryptfs, fusermount3 and /dev/fuse are here."""
-    for tool in ("gocryptfs", "fusermount3"):
-        if shutil.which(tool) is None:
-            raise WorkspaceError(f"{tool} is not installed (apt-get install gocryptfs fuse3)")
+    """Raise `WorkspaceError` unless gocryptfs, a way to unmount and /dev/fuse are here."""
+    if shutil.which("gocryptfs") is None:
+        raise WorkspaceError("gocryptfs is not installed (apt-get install gocryptfs fuse3)")
+    if _unmount_tool() is None:
+        raise WorkspaceError("fusermount3 is not installed (apt-get install fuse3)")
     if not Path("/dev/fuse").exists():
         raise WorkspaceError("/dev/fuse is missing: workspaces cannot be encrypted here")
+
+
+def _unmount_tool() -> list[str] | None:
+    if shutil.which("fusermount3"):
+        return ["fusermount3", "-u"]
+    if os.geteuid() == 0 and shutil.which("umount"):
+        return ["umount"]
+    return None
 
 
 def _mounted_at(path: Path) -> str | None:
@@ -129,7 +138,8 @@ class Workspace:
         """Hide the plaintext (idempotent). Raises `WorkspaceError` if it stays busy."""
         deadline = time.monotonic() + timeout_s
         while self.is_mounted():
-            done = subprocess.run(["fusermount3", "-u", str(self.mount_dir)], capture_output=True, text=True)
+            done = subprocess.run([*(_unmount_tool() or ["fusermount3", "-u"]), str(self.mount_dir)],
+                                  capture_output=True, text=True)
             if done.returncode == 0:
                 break
             if time.monotonic() > deadline:
