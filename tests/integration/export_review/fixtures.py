@@ -31,15 +31,17 @@ ADMIN = Person("admin", "authority", None)
 REGULATOR = Person("reg", "regulator", None)
 
 
-class MemoryLog:
-    """An audit log stand-in for `outbox.flush` (append only, kept in memory)."""
+class LogView:
+    """The domain home's real audit log (audit.AuditLog), with shortcuts for assertions."""
 
-    def __init__(self):
-        self.events: list[Any] = []
+    def __init__(self, home: Path):
+        from audit import AuditLog
 
-    def append(self, event: Any) -> Any:
-        self.events.append(event)
-        return len(self.events)
+        self.log = AuditLog.for_home(home)
+
+    @property
+    def events(self) -> list[Any]:
+        return [entry.event for entry in self.log.entries()]
 
     def actions(self) -> list[str]:
         return [_action(e) for e in self.events]
@@ -68,7 +70,7 @@ class World:
     access: DuckDBRawAccess
     grants: StaticGrants
     store: SqliteStore
-    log: MemoryLog
+    log: LogView
     service: ExportService
     policy: AllowSelects
     products: Path = field(default=None)
@@ -80,8 +82,8 @@ def make_world(home: Path, rows: int = 20_000, checker=None) -> World:
     train, holdout = model_data(raw)
     access = DuckDBRawAccess([population_dataset()], {"population": raw}, extra={"train": train, "holdout": holdout})
     grants = StaticGrants(GRANT)
-    log = MemoryLog()
-    store = SqliteStore(home / "control.db", log)
+    log = LogView(home)
+    store = SqliteStore(home / "control.db", log.log)
     policy = AllowSelects(frozenset({"population"}), access.connect)
     kwargs = {"checker": checker} if checker else {}
     service = ExportService(store, home, grants=grants, raw_for=lambda grant_id: access, clock=Clock(),
