@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime, timezone
 
 import pytest
@@ -112,8 +111,7 @@ def test_event_encoding_agrees_with_rfc8785(details, reason):
         event = make_event(1, time=T0, details=details, reason=reason or None)
     except InvalidEvent:
         return
-    assert event.canonical_json().encode() == rfc8785.dumps(json.loads(event.canonical_json()))
-    assert json.loads(event.canonical_json()) == event.to_dict()
+    assert event.canonical_json().encode() == rfc8785.dumps(event.to_dict())
 
 
 def test_time_is_utc_with_microseconds():

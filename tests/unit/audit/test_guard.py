@@ -11,8 +11,8 @@ from audit.guard import finding, id_check_ok
 from .conftest import T0, make_event
 
 VALID_ID = "11010519491231002X"     # MOD 11-2 check character X
-VALID_ID2 = "110101199003074518"
-BAD_CHECK_ID = "110101199003074519"
+VALID_ID2 = "110101199003074514"
+BAD_CHECK_ID = "110101199003074518"
 MOBILE = "13812345678"
 
 
@@ -25,7 +25,7 @@ def test_check_digit():
     (VALID_ID, "resident ID number"),
     (f"select * from p where id = '{VALID_ID2}'", "resident ID number"),
     (f"身份证{VALID_ID2}号", "resident ID number"),
-    ("１１０１０１１９９００３０７４５１８", "resident ID number"),    # full-width digits
+    ("１１０１０１１９９００３０７４５１４", "resident ID number"),    # full-width digits
     (MOBILE, "mobile number"),
     ("+86 138 1234 5678", "mobile number"),
     ("+8613812345678", "mobile number"),
