@@ -73,7 +73,7 @@ def _print_json(value) -> None:
 def _console():
     from rich.console import Console
 
-    return Console(soft_wrap=False)
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
 def _refs(refs) -> str:
@@ -85,7 +85,7 @@ def _entries_table(entries, title: str):
 
     table = Table(title=title, show_lines=False)
     for col in ("#", "time (UTC)", "actor", "org", "action", "outcome", "targets", "inputs → outputs"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col in ("#", "time (UTC)", "action", "outcome"))
     for e in entries:
         ev = e.event
         flow = f"{_refs(ev.inputs)} → {_refs(ev.outputs)}" if ev.inputs or ev.outputs else ""

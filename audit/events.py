@@ -113,6 +113,7 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     REGULATOR = "regulator"
     SYSTEM = "system"
+    UNKNOWN = "unknown"   # not authenticated (a failed login names no principal's role)
 
 
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")

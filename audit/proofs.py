@@ -171,11 +171,14 @@ def resolve_index(log: "AuditLog", event: int | str) -> int:
     return found
 
 
-def prove_inclusion(log: "AuditLog", event: int | str, size: int | None = None) -> InclusionProof:
+def prove_inclusion(log: "AuditLog", event: int | str, tree_size: int | None = None) -> InclusionProof:
     index = resolve_index(log, event)
+    size = log.size()
+    if not 0 <= index < size:
+        raise ProofError(f"event #{index} is not in the log (it holds {size} events)")
     if index < log.first_index():
         raise ProofError(f"event #{index} was pruned (the log keeps events from #{log.first_index()})")
-    cp = _covering_checkpoint(log, index, size)
+    cp = _covering_checkpoint(log, index, tree_size)
     if index >= cp.size:
         raise ProofError(f"event #{index} is beyond the tree head at size {cp.size}")
     record = log.entry_line(index)

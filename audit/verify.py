@@ -32,13 +32,17 @@ from typing import TYPE_CHECKING, Sequence
 from audit import canonical, records
 from audit.checkpoint import BadCheckpoint, SignedCheckpoint, load_public_key, raw_public
 from audit.errors import AuditCorrupted, AuditVerificationError, InvalidEvent
-from audit.events import AuditEvent
+from audit.events import AuditEvent, parse_time
 from audit.layout import RETENTION_FLOOR_DAYS, segment_name
 from audit.merkle import EMPTY_ROOT, CompactRange, hash_children, hash_leaf, level_up
 from audit.retention import Anchor, load_anchor
 
 if TYPE_CHECKING:
     from audit.log import AuditLog
+
+FUTURE_SLACK = timedelta(days=1)
+STEP_ORDER = ("keys", "anchor", "tree heads", "records", "segments", "roots", "trusted heads",
+              "rules", "retention", "index")
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,8 @@ def verify_log(log: "AuditLog", public_key, *, trusted: Sequence = (), deep: boo
     _step_rules(run)
     _step_trusted(run, trusted_heads)
     _step_retention(run)
-    if run.problems:
+    if run.problems:  # most fundamental first; the derived index last
+        run.problems.sort(key=lambda p: STEP_ORDER.index(p.step))
         raise AuditVerificationError(run.problems)
     latest = run.heads[max(run.heads)] if run.heads else None
     return VerificationReport(run.size, run.base, len(run.firsts), len(run.heads), latest,
@@ -274,10 +279,11 @@ def _step_records(run: _Run, extra_sizes: list[int], workers: int | None) -> Non
     s = run.log.identity.segment_events
     wanted = sorted(set(run.heads) | set(extra_sizes))
     jobs = []
+    covered = max(run.heads) if run.heads else run.base
     for i, first in enumerate(run.firsts):
         offsets = [w - first for w in wanted if first < w <= first + s]
         last = i == len(run.firsts) - 1
-        jobs.append((str(run.log.paths.root), first, s, offsets, run.deep, last))
+        jobs.append((str(run.log.paths.root), first, s, offsets, run.deep, last, covered))
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if workers > 1 and len(jobs) >= 4:
         import pyarrow.parquet  # noqa: F401  (imported once here, inherited by the workers)
@@ -300,7 +306,7 @@ def _step_records(run: _Run, extra_sizes: list[int], workers: int | None) -> Non
 
 
 def _check_segment(job) -> _SegResult:
-    root, first, s, offsets, deep, is_last = job
+    root, first, s, offsets, deep, is_last, covered = job
     directory = Path(root)
     name = segment_name(first)
     data = (directory / "segments" / f"{name}.jsonl").read_bytes()
@@ -327,7 +333,14 @@ def _check_segment(job) -> _SegResult:
     full_root = levels[-1][0] if len(leaves) == s else None
     nodes_at = {o: [levels[lv][ix] for lv, ix in CompactRange.positions(o)] for o in offsets if o <= len(leaves)}
     altered = _altered(directory, first, s, leaves)
+    for i in altered:
+        if i >= covered:  # no signed head covers it yet: the append-time hash is all we have
+            problems.append(("records", "changed after it was logged (its hash differs from the one "
+                             "recorded when it was appended; no signed tree head covers it yet)", name, i))
+            break
     _check_index(directory, first, leaves, name, problems)
+    if deep and len(leaves) == s:
+        _check_index_columns(directory, first, s, name, problems)
     return _SegResult(first, len(lines), full_root, nodes_at, first_logged, last_logged,
                       problems, notes, altered)
 
@@ -389,7 +402,8 @@ def _altered(directory: Path, first: int, s: int, leaves: list[bytes]) -> list[i
         return []
     with TreeFile(path, s, writable=False) as tree:
         stored = tree.leaves(len(leaves))
-    return [first + i for i, (a, b) in enumerate(zip(leaves, stored)) if a != b][:20]
+    zero = bytes(32)  # never written (sparse) or lost in a crash: not evidence of change
+    return [first + i for i, (a, b) in enumerate(zip(leaves, stored)) if a != b and b != zero][:20]
 
 
 def _check_index(directory: Path, first: int, leaves: list[bytes], name: str, problems) -> None:
@@ -414,6 +428,27 @@ def _check_index(directory: Path, first: int, leaves: list[bytes], name: str, pr
     if len(got) != len(leaves):
         problems.append(("index", f"index file {path.name} holds {len(got)} rows for "
                                   f"{len(leaves)} events", name, None))
+
+
+def _check_index_columns(directory: Path, first: int, s: int, name: str, problems) -> None:
+    """Deep: rebuild the segment's index rows from its records and compare every column."""
+    from audit.index import COLUMNS, connect, index_file_for, materialize, quote
+    from audit.layout import Paths
+
+    path = index_file_for(directory / "index", first)
+    if path is None:
+        return
+    con = connect()
+    try:
+        materialize(con, "fresh", Paths(directory).segment(first), 0, s)
+        cols = ", ".join(COLUMNS)
+        diff = con.execute(f"SELECT min(idx) FROM (SELECT {cols} FROM read_parquet({quote(str(path))}) "
+                           f"EXCEPT SELECT {cols} FROM fresh)").fetchall()[0][0]
+    finally:
+        con.close()
+    if diff is not None:
+        problems.append(("index", f"index file {path.name} does not match the records "
+                                  "(rebuild it with `aod audit reindex`)", name, diff))
 
 
 # -- 6. roots ----------------------------------------------------------------------------
@@ -494,6 +529,15 @@ def _step_rules(run: _Run) -> None:
             else:
                 run.add("rules", "no signed tree head at this segment boundary (removed)",
                         segment=segment_name(b - s), tree_head=b)
+    newest = max((r.last_logged for r in run.results if r.last_logged), default="")
+    now = run.log.clock()
+    if newest and parse_time(newest) > now + FUTURE_SLACK:
+        run.add("rules", "events are logged in the future (the log's clock was moved forward, "
+                         "which would let it prune early)", index=run.size - 1)
+    for size, head in run.heads.items():
+        if head.time > now + FUTURE_SLACK:
+            run.add("rules", "signed in the future (the log's clock was moved forward)", tree_head=size)
+            break
     limit = run.log.settings.checkpoint_every_events + ident.max_batch
     if run.size - later > limit:
         run.add("rules", f"{run.size - later} events follow the last signed tree head (at most "

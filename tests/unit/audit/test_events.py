@@ -58,7 +58,7 @@ def test_malformed_events_are_refused_with_a_clear_message(kwargs, fragment):
 
 
 def test_actor_roles_and_refs_are_validated():
-    assert {r.value for r in Role} == {"authority", "provider", "operator_staff", "reviewer", "regulator", "system"}
+    assert {r.value for r in Role} == {"authority", "provider", "operator_staff", "reviewer", "regulator", "system", "unknown"}
     with pytest.raises(InvalidEvent, match="actor.role"):
         Actor("a", "superuser")
     with pytest.raises(InvalidEvent, match="64 hex"):
