@@ -24,6 +24,7 @@ from queue import Queue
 
 from tenants.errors import BackendUnavailable, TenantNotFound
 from tenants.isolation import _bwrap_argv as argv_
+from tenants.isolation import _folders
 from tenants.isolation._cgroups import Cgroups, join_script
 from tenants.isolation._jobs import BoundedLog, OutputStage, check_job_inputs, collect_outputs, job_env
 from tenants.isolation.base import IsolationBackend, Op, State, Status, check_transition
@@ -171,15 +172,10 @@ class BwrapBackend(IsolationBackend):
 
     def _check_folders(self, spec: TenantSpec) -> None:
         for name in ("samples_dir", "workspace_dir", "gateway_dir"):
-            if not getattr(spec, name).is_dir():
-                raise BackendUnavailable(f"tenant {spec.tenant_id}: {name} does not exist")
-            check_traversable(getattr(spec, name), TENANT_UID, TENANT_GID, f"tenant {spec.tenant_id}: {name}")
+            if getattr(spec, name).is_dir():
+                check_traversable(getattr(spec, name), TENANT_UID, TENANT_GID, f"tenant {spec.tenant_id}: {name}")
         check_traversable(self._dir(spec.tenant_id), TENANT_UID, TENANT_GID, "the bwrap state folder")
-        spec.jupyter_dir.mkdir(parents=True, exist_ok=True)
-        os.chown(spec.jupyter_dir, self.host_uid, self.host_uid)
-        os.chmod(spec.jupyter_dir, 0o700)
-        if spec.jupyter_socket.exists() or spec.jupyter_socket.is_symlink():
-            spec.jupyter_socket.unlink()
+        _folders.prepare(spec, TENANT_UID, TENANT_GID)
 
     def start(self, tenant_id: str) -> Status:
         with self._lock:
@@ -239,6 +235,7 @@ class BwrapBackend(IsolationBackend):
             proc = self._procs.pop(info.get("pid", -1), None)
         if proc is not None:
             proc.wait(timeout=5)
+        _folders.release(self.spec_of(tenant_id))
         (self._dir(tenant_id) / "run.json").unlink(missing_ok=True)
 
     def remove(self, tenant_id: str) -> Status:

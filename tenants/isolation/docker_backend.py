@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from tenants.errors import BackendRetry, BackendUnavailable, InvalidSpec, TenantNotFound
-from tenants.isolation import images
+from tenants.isolation import _folders, images
 from tenants.isolation._jobs import BoundedLog, OutputStage, check_job_inputs, collect_outputs, job_env
 from tenants.isolation.base import IsolationBackend, Op, State, Status, check_transition
 from tenants.jupyter.launch import jupyter_argv, tenant_env
@@ -179,16 +179,6 @@ class DockerBackend(IsolationBackend):
         self._set_phase(spec.tenant_id, "created")
         return Status(spec.tenant_id, State.CREATED)
 
-    def _prepare_folders(self, spec: TenantSpec) -> None:
-        for name in ("samples_dir", "workspace_dir", "gateway_dir"):
-            if not getattr(spec, name).is_dir():
-                raise BackendUnavailable(f"tenant {spec.tenant_id}: {name} does not exist")
-        spec.jupyter_dir.mkdir(parents=True, exist_ok=True)
-        os.chown(spec.jupyter_dir, TENANT_UID, TENANT_GID)
-        os.chmod(spec.jupyter_dir, 0o700)
-        if spec.jupyter_socket.exists() or spec.jupyter_socket.is_symlink():
-            spec.jupyter_socket.unlink()
-
     def start(self, tenant_id: str) -> Status:
         current = self.status(tenant_id)
         if current.state is State.UNKNOWN:
@@ -196,7 +186,7 @@ class DockerBackend(IsolationBackend):
         after = check_transition(Op.START, current.state, tenant_id)
         if current.state is State.RUNNING:
             return current
-        self._prepare_folders(self.spec_of(tenant_id))
+        _folders.prepare(self.spec_of(tenant_id), TENANT_UID, TENANT_GID)
         self._call(self.client.api.start, container_name(tenant_id))
         self._set_phase(tenant_id, "running")
         return Status(tenant_id, after)
@@ -207,6 +197,8 @@ class DockerBackend(IsolationBackend):
         if current.state in (State.RUNNING, State.ERROR):
             self._set_phase(tenant_id, "stopped")
             self._call(self.client.api.stop, container_name(tenant_id), timeout=max(1, int(timeout_s)))
+        if current.state is not State.UNKNOWN:
+            _folders.release(self.spec_of(tenant_id))
         return Status(tenant_id, after)
 
     def remove(self, tenant_id: str) -> Status:
@@ -214,6 +206,8 @@ class DockerBackend(IsolationBackend):
 
         current = self.status(tenant_id)
         after = check_transition(Op.REMOVE, current.state, tenant_id)
+        if current.state is not State.UNKNOWN:
+            _folders.release(self.spec_of(tenant_id))
         try:
             self._call(self.client.api.remove_container, container_name(tenant_id), force=True, v=True)
         except docker.errors.NotFound:

@@ -203,6 +203,17 @@ result["chmod-samples"] = attempt(lambda: os.chmod("/data/samples", 0o777))""")
     assert_all_denied(r)
 
 
+def test_jupyter_socket_folder_cannot_fill_the_host_disk(world):
+    r = probe(world, """
+def fill():
+    with open("/run/jupyter/filler", "wb") as f:
+        f.write(b"x" * (4 << 20))
+result = {"fill": attempt(fill)}
+if os.path.exists("/run/jupyter/filler"): os.remove("/run/jupyter/filler")""")
+    assert_all_denied(r)
+    assert r["fill"][1].endswith(":28")  # ENOSPC: a 1 MiB tmpfs, not the domain's disk
+
+
 def test_tmp_is_private_to_the_sandbox(world):
     marker = f"aod-tmp-marker-{uuid.uuid4().hex[:8]}"
     r = probe(world, f"open('/tmp/{marker}', 'w').write('x'); result = os.path.exists('/tmp/{marker}')")
