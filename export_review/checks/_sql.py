@@ -41,11 +41,11 @@ _CAST = {"number": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMP"}
 
 def raw_key(expr: str, dtype: str) -> str:
     """64-bit key of a raw value, cheap enough for millions of rows: numbers as doubles, dates
-    and times as such, text upper-cased (compared as stored, not re-normalised). NULL hashes to
+    and times as such, text as stored (re-typed identifiers are the shape scanner's part). NULL hashes to
     a constant here; product keys keep NULL as NULL, so a NULL never matches."""
     fam = family(dtype)
     if fam == "text":
-        return f"hash(upper(CAST({expr} AS VARCHAR)))"
+        return f"hash(CAST({expr} AS VARCHAR))"
     return f"hash(CAST({expr} AS {_CAST[fam]}))"
 
 
@@ -54,7 +54,7 @@ def product_key(expr: str, raw_dtype: str) -> str:
     42, 42.0 and '42' compare equal to a raw 42 and '2020-01-02' to a raw date."""
     fam = family(raw_dtype)
     if fam == "text":
-        return _h(f"upper(CAST({expr} AS VARCHAR))")
+        return _h(f"CAST({expr} AS VARCHAR)")
     return _h(f"TRY_CAST(CAST({expr} AS VARCHAR) AS {_CAST[fam]})")
 
 

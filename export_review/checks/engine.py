@@ -29,15 +29,47 @@ def product_sample(ctx: CheckContext) -> str:
 
 
 def raw_profile(ctx: CheckContext, ds: RawDataset) -> dict[str, tuple[str, float]]:
-    """{raw column: (type, approximate distinct ratio)} of one dataset, granted columns only."""
+    """{raw column: (type, approximate distinct ratio)} of one dataset, granted columns only
+    (counted on the key table, so the raw data is read once per run)."""
     def make() -> dict[str, tuple[str, float]]:
         con = ctx.cache["con"]
-        types = dict(columns_of(con, ds.relation))
-        cols = [c.name for c in ds.columns if c.name in types]
-        if not cols:
+        types = _raw_types(ctx, ds)
+        if not types:
             return {}
-        exprs = ", ".join(f"approx_count_distinct({q(c)})" for c in cols)
-        row = con.execute(f"SELECT count(*), {exprs} FROM {q(ds.relation)}").fetchall()[0]
+        table, keys = raw_keys(ctx, ds)
+        exprs = ", ".join(f"approx_count_distinct({keys[c]})" for c in types)
+        row = con.execute(f"SELECT count(*), {exprs} FROM {table}").fetchall()[0]
         rows = max(row[0], 1)
-        return {c: (types[c], min(1.0, d / rows)) for c, d in zip(cols, row[1:])}
+        return {c: (types[c], min(1.0, d / rows)) for c, d in zip(types, row[1:])}
     return ctx.cached(f"profile:{ds.name}", make)
+
+
+def _raw_types(ctx: CheckContext, ds: RawDataset) -> dict[str, str]:
+    types = dict(columns_of(ctx.cache["con"], ds.relation))
+    return {c.name: types[c.name] for c in ds.columns if c.name in types}
+
+
+def raw_keys(ctx: CheckContext, ds: RawDataset) -> tuple[str, dict[str, str]]:
+    """Create, once per run, a table of the comparison keys of every granted column of `ds`
+    (one scan of the raw data); returns (table, {column: key column}). Identifier columns that
+    are not text also get their text key, as `t_<i>`."""
+    from export_review.checks._sql import family, raw_key
+
+    def make() -> tuple[str, dict[str, str]]:
+        con = ctx.cache["con"]
+        table = f"rk_{abs(hash(ds.name)) % 10**8}"
+        keys, exprs = {}, []
+        for i, (col, dtype) in enumerate(_raw_types(ctx, ds).items()):
+            keys[col] = f"k_{i}"
+            exprs.append(f"{raw_key(q(col), dtype)} AS k_{i}")
+            if family(dtype) != "text" and ds.column(col).is_identifier:
+                keys[f"text:{col}"] = f"t_{i}"
+                exprs.append(f"hash(CAST({q(col)} AS VARCHAR)) AS t_{i}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(exprs)} FROM {q(ds.relation)}")
+        return table, keys
+    return ctx.cached(f"rawkeys:{ds.name}", make)
+
+
+def text_key(keys: dict[str, str], column: str) -> str:
+    """The key column holding the hash of a raw column's text."""
+    return keys.get(f"text:{column}", keys[column])

@@ -1,8 +1,8 @@
 """Rule `identifiers`: raw identifier values of the granted datasets anywhere in the product,
 and every identifier desensitize/ detects (whole cells, embedded in text, our own pseudonyms).
 
-Inside the engine, every product cell (as text, upper-cased and also in desensitize's
-normal form: full-width → ASCII, separators removed) is hashed into a set; each raw column
+Inside the engine, every product cell (as text; dates and fractional numbers skipped) is
+hashed into a set; each raw column
 classed `direct_identifier` is scanned once against it. Only counts per column come out.
 """
 
@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import time
 
+import pyarrow as pa
+
 from export_review.checks._sql import family, lit, q
 from export_review.checks.base import CheckContext, CheckResult, CheckStatus, Finding
-from export_review.checks.engine import product_columns
+from export_review.checks.engine import product_columns, raw_keys, text_key
 from export_review.checks.product import product_table, product_text
 
 log = logging.getLogger("aod.export_review.checks")
@@ -31,16 +33,12 @@ def check(ctx: CheckContext) -> CheckResult:
 
 def _product_values(ctx: CheckContext) -> None:
     """`pv(pcol, h)`: distinct hashed text forms of every product cell."""
-    from desensitize import normalize_sql
-
     con = ctx.cache["con"]
     parts = []
     for col, dtype in product_columns(ctx):
-        if family(dtype) in ("date", "timestamp"):
-            continue
-        text = f"upper(CAST({q(col)} AS VARCHAR))"
-        parts.append(f"SELECT {lit(col)} AS pcol, hash({text}) AS h FROM product WHERE {q(col)} IS NOT NULL")
-        parts.append(f"SELECT {lit(col)} AS pcol, hash({normalize_sql(text)}) AS h FROM product "
+        if family(dtype) in ("date", "timestamp") or str(dtype).upper() in ("DOUBLE", "FLOAT", "REAL"):
+            continue  # no identifier is a date or a fractional number
+        parts.append(f"SELECT {lit(col)} AS pcol, hash(CAST({q(col)} AS VARCHAR)) AS h FROM product "
                      f"WHERE {q(col)} IS NOT NULL")
     if not parts:
         con.execute("CREATE OR REPLACE TEMP TABLE pv (pcol VARCHAR, h UBIGINT)")
@@ -52,13 +50,13 @@ def raw_identifier_findings(ctx: CheckContext) -> list[Finding]:
     ctx.cached("pv", lambda: _product_values(ctx))
     con, findings = ctx.cache["con"], []
     for ds in ctx.raw.datasets():
+        table, keys = raw_keys(ctx, ds)
         for col in ds.columns:
-            if not col.is_identifier:
+            if not col.is_identifier or col.name not in keys:
                 continue
             ctx.check_time()
             rows = con.execute(
-                f"SELECT pv.pcol, count(*) FROM pv WHERE pv.h IN "
-                f"(SELECT hash(upper(CAST({q(col.name)} AS VARCHAR))) FROM {q(ds.relation)}) "
+                f"SELECT pv.pcol, count(DISTINCT pv.h) FROM pv SEMI JOIN {table} r ON r.{text_key(keys, col.name)} = pv.h "
                 f"GROUP BY pv.pcol ORDER BY 1").fetchall()
             findings += [_raw_finding(ds.name, col, pcol, n) for pcol, n in rows]
     return findings
@@ -71,30 +69,49 @@ def _raw_finding(dataset: str, col, pcol: str, n: int) -> Finding:
         f"column {pcol!r} holds {n} distinct values of the raw identifier {dataset}.{col.name} "
         f"({entity}). Identifiers never leave the domain: drop the column or aggregate over it.",
         column=pcol, rows=n, entity=entity, source=f"{dataset}.{col.name}",
-        method="exact match after upper-casing and removing separators, inside the engine",
+        method="exact match of values as text, inside the engine",
         fix=f"remove column {pcol!r}",
     )
 
 
+SCAN_VALUES = 50_000  # distinct values per column given to the shape scanner
+
+
 def detected_findings(ctx: CheckContext) -> list[Finding]:
-    """desensitize.scan_table over the product: identifiers by shape and checksum."""
+    """desensitize.scan_table over each column's distinct values (all of them up to
+    SCAN_VALUES, a random sample beyond: exact raw identifiers are matched exhaustively above)."""
     try:
-        from desensitize import scan_table
+        from desensitize import scan_table, scan_values
     except (ImportError, AttributeError):
         return [Finding("identifiers.scanner_missing", "cannot decide: the identifier scanner "
                         "(desensitize.scan_table) is not available in this installation",
                         fix="install the complete aod package")]
-    from desensitize import scan_values
-
     timeout = max(1.0, ctx.deadline - time.monotonic()) if ctx.deadline != float("inf") else None
-    found = list(scan_table(product_table(ctx), timeout=timeout))
+    found = []
+    for column, values, total in _distinct_columns(ctx):
+        ctx.check_time()
+        sampled = total > len(values)
+        found += [(f, sampled, total) for f in scan_table(pa.table({column: values}), timeout=timeout)]
     text = product_text(ctx)
     if text:  # a report's prose, line by line
-        found += scan_values([line for line in text.splitlines() if line.strip()], timeout=timeout)
-    return [_scan_finding(f) for f in found]
+        found += [(f, False, 0) for f in scan_values([l for l in text.splitlines() if l.strip()], timeout=timeout)]
+    return [_scan_finding(f, sampled, total) for f, sampled, total in found]
 
 
-def _scan_finding(found) -> Finding:
+def _distinct_columns(ctx: CheckContext):
+    con = ctx.cache["con"]
+    for col, dtype in product_columns(ctx):
+        if family(dtype) in ("date", "timestamp"):
+            continue
+        total = con.execute(f"SELECT count(DISTINCT {q(col)}) FROM product").fetchall()[0][0]
+        distinct = f"SELECT DISTINCT CAST({q(col)} AS VARCHAR) AS v FROM product WHERE {q(col)} IS NOT NULL"
+        if total > SCAN_VALUES:
+            distinct = f"SELECT v FROM ({distinct}) USING SAMPLE reservoir({SCAN_VALUES} ROWS) REPEATABLE (11)"
+        rows = con.sql(distinct).to_arrow_table()
+        yield col, rows.column("v").combine_chunks(), total
+
+
+def _scan_finding(found, sampled: bool = False, total: int = 0) -> Finding:
     column = getattr(found, "column", None)
     entity = str(getattr(getattr(found, "entity", None), "value", getattr(found, "entity", "identifier")))
     rows = getattr(found, "rows", None) or getattr(found, "count", None)
@@ -105,8 +122,9 @@ def _scan_finding(found) -> Finding:
                    "are fine inside the domain but never exportable: the domain can link them back "
                    "to people.")
     else:
-        message = (f"column {column!r} holds {rows if rows is not None else 'some'} {entity} values "
-                   f"{where}. Remove or aggregate the column; identifiers never leave the domain.")
+        scope = f" (in a sample of {SCAN_VALUES} of its {total} distinct values)" if sampled else ""
+        message = (f"column {column!r} holds {rows if rows is not None else 'some'} distinct {entity} values "
+                   f"{where}{scope}. Remove or aggregate the column; identifiers never leave the domain.")
     return Finding("identifiers.detected", message, column=column, rows=rows, entity=entity,
                    method=f"desensitize.scan_table: {getattr(found, 'method', 'pattern and checksum')}",
                    fix=f"remove or aggregate {column!r}")

@@ -16,9 +16,9 @@ Matching is independent of column names, column order, row order and value types
 
 from __future__ import annotations
 
-from export_review.checks._sql import lit, product_key, q, raw_key
+from export_review.checks._sql import lit, product_key, q
 from export_review.checks.base import CheckContext, CheckResult, CheckStatus, Finding
-from export_review.checks.engine import product_sample, raw_profile
+from export_review.checks.engine import product_sample, raw_keys, raw_profile
 from export_review.protocols import RawDataset
 
 RULE = "raw_rows"
@@ -37,7 +37,7 @@ def check(ctx: CheckContext) -> CheckResult:
         mapping = map_columns(ctx, ds)
         if len(mapping) < 2:
             continue
-        matched = linked_rows(ctx, ds, mapping)
+        matched = linked_rows(ctx, ds, mapping, total)
         if matched:
             findings.append(_finding(ds, mapping, matched, total))
     if not findings:
@@ -51,8 +51,9 @@ def map_columns(ctx: CheckContext, ds: RawDataset) -> list[tuple[str, str]]:
     con = ctx.cache["con"]
     sample = product_sample(ctx)
     profile = raw_profile(ctx, ds)
+    table, keys = raw_keys(ctx, ds)
     parts = [f"SELECT {lit(c)} AS rcol, s.pcol, count(DISTINCT s.v) AS hit FROM sample_long s "
-             f"JOIN {q(ds.relation)} r ON {raw_key('r.' + q(c), t)} = {product_key('s.v', t)} "
+             f"JOIN {table} r ON r.{keys[c]} = {product_key('s.v', t)} "
              f"GROUP BY s.pcol" for c, (t, _) in profile.items()]
     rows = con.execute(" UNION ALL ".join(parts)).fetchall() if parts else []
     sizes = dict(con.execute("SELECT pcol, count(*) FROM sample_long GROUP BY pcol").fetchall())
@@ -67,7 +68,7 @@ def map_columns(ctx: CheckContext, ds: RawDataset) -> list[tuple[str, str]]:
     return mapping
 
 
-def linked_rows(ctx: CheckContext, ds: RawDataset, mapping) -> int:
+def linked_rows(ctx: CheckContext, ds: RawDataset, mapping, total: int) -> int:
     """How many product rows agree with one raw row on all (or all but one) mapped columns."""
     con = ctx.cache["con"]
     profile = raw_profile(ctx, ds)
@@ -77,19 +78,23 @@ def linked_rows(ctx: CheckContext, ds: RawDataset, mapping) -> int:
         return 0
     m = len(ordered)
     need = m if m <= 2 else m - 1
+    table, rkeys = raw_keys(ctx, ds)
     phash = ", ".join(f"{product_key(q(p), profile[r][0])} AS h{i}" for i, (p, r) in enumerate(ordered))
-    rhash = ", ".join(f"{raw_key(q(r), profile[r][0])} AS h{i}" for i, (_, r) in enumerate(ordered))
+    rhash = ", ".join(f"{rkeys[r]} AS h{i}" for i, (_, r) in enumerate(ordered))
     con.execute(f"CREATE OR REPLACE TEMP TABLE pl AS SELECT __rid, {phash} FROM product")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE rl AS SELECT {rhash} FROM {q(ds.relation)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW rl AS SELECT {rhash} FROM {table}")
     agree = " + ".join(f"CAST(p.h{i} = r.h{i} AS INTEGER)" for i in range(m))
     joins = []
     for key in keys:
         on = " AND ".join(f"p.h{i} = r.h{i}" for i in key)
         joins.append(f"SELECT p.__rid, {agree} AS a FROM pl p JOIN rl r ON {on}")
-    sql = (f"SELECT count(*) FROM (SELECT __rid, max(a) AS a FROM ({' UNION ALL '.join(joins)}) "
-           f"GROUP BY __rid) WHERE a >= {need}")
-    ctx.check_time()
-    return con.execute(sql).fetchall()[0][0]
+        sql = (f"SELECT count(*) FROM (SELECT __rid, max(a) AS a FROM ({' UNION ALL '.join(joins)}) "
+               f"GROUP BY __rid) WHERE a >= {need}")
+        ctx.check_time()
+        matched = con.execute(sql).fetchall()[0][0]
+        if matched >= max(FAIL_ROWS, FAIL_SHARE * total):  # enough to fail: the second key adds nothing
+            return matched
+    return matched
 
 
 def _blocking_keys(ctx: CheckContext, ds: RawDataset, ordered) -> list[tuple[int, ...]]:
@@ -103,9 +108,10 @@ def _blocking_keys(ctx: CheckContext, ds: RawDataset, ordered) -> list[tuple[int
         key: list[int] = []
         for i in free[:3]:
             key.append(i)
-            cols = ", ".join(raw_key(q(ordered[j][1]), profile[ordered[j][1]][0]) for j in key)
+            table, rkeys = raw_keys(ctx, ds)
+            cols = ", ".join(rkeys[ordered[j][1]] for j in key)
             distinct = profile[ordered[i][1]][1] * rows if len(key) == 1 else con.execute(
-                f"SELECT approx_count_distinct(hash({cols})) FROM {q(ds.relation)}").fetchall()[0][0]
+                f"SELECT approx_count_distinct(hash({cols})) FROM {table}").fetchall()[0][0]
             if rows and distinct / rows >= IDENTIFYING:
                 break
         else:

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from export_review.checks._sql import family, q
 from export_review.checks.base import CheckContext, CheckResult, CheckStatus, Finding
-from export_review.checks.engine import product_columns, product_sample
+from export_review.checks.engine import product_columns, product_sample, raw_keys, text_key
 from export_review.checks.transforms import as_hex_digest, candidates, ciphertext_shape, digest_shape
 
 RULE = "reversible"
@@ -74,15 +74,18 @@ def _decoded_findings(ctx: CheckContext, plain: dict[str, list[str]]) -> list[Fi
         return []
     pcols, names, cands = zip(*rows)
     con.register("cand_arrow", pa.table({"pcol": pcols, "t": names, "d": cands}))
-    con.execute("CREATE OR REPLACE TEMP TABLE cand AS SELECT DISTINCT pcol, t, hash(upper(d)) AS h, d "
+    con.execute("CREATE OR REPLACE TEMP TABLE cand AS SELECT DISTINCT pcol, t, hash(d) AS h, d "
                 "FROM cand_arrow")
     con.unregister("cand_arrow")
     findings = []
     for ds, col in _raw_text_columns(ctx):
         ctx.check_time()
+        table, keys = raw_keys(ctx, ds)
+        if col.name not in keys:
+            continue
         hits = con.execute(
-            f"SELECT c.pcol, c.t, count(DISTINCT c.d) FROM cand c JOIN {q(ds.relation)} r "
-            f"ON hash(upper(CAST(r.{q(col.name)} AS VARCHAR))) = c.h GROUP BY 1, 2").fetchall()
+            f"SELECT c.pcol, c.t, count(DISTINCT c.d) FROM cand c SEMI JOIN {table} r "
+            f"ON r.{text_key(keys, col.name)} = c.h GROUP BY 1, 2").fetchall()
         for pcol, transform, n in hits:
             if n >= max(MIN_MATCHES, MATCH_SHARE * len(plain[pcol])):
                 findings.append(_decoded_finding(pcol, transform, n, len(plain[pcol]), ds.name, col))
