@@ -32,8 +32,8 @@ class TenantRuntime:
     def layout(self, tenant_id: str) -> TenantLayout:
         return TenantLayout.for_home(self.home, tenant_id)
 
-    def workspace(self, tenant_id: str) -> Workspace:
-        return Workspace.for_layout(self.layout(tenant_id))
+    def workspace(self, tenant_id: str, limits: Limits | None = None) -> Workspace:
+        return Workspace.for_layout(self.layout(tenant_id), limits.workspace_mb if limits else None)
 
     def provision(self, tenant_id: str, key: bytes, *, samples_dir: Path | None = None,
                   limits: Limits | None = None, jupyter_base_url: str = "/") -> TenantSpec:
@@ -48,7 +48,7 @@ class TenantRuntime:
         for d in (layout.workspace_dir, layout.jupyter_dir):  # bind sources exist before create
             d.mkdir(exist_ok=True, mode=0o700)
         layout.gateway_dir.mkdir(exist_ok=True, mode=0o711)
-        self.workspace(tenant_id).init(key)
+        self.workspace(tenant_id, limits).init(key)
         spec = layout.spec(samples_dir=samples_dir, limits=limits, jupyter_base_url=jupyter_base_url)
         self.backend.create(spec)
         return spec

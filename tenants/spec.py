@@ -65,8 +65,11 @@ class Limits:
     cpus: float = 1.0
     pids: int = 256
     tmp_mb: int = 512
+    workspace_mb: int | None = None  # disk quota of /workspace (None: no quota)
 
     def __post_init__(self) -> None:
+        if self.workspace_mb is not None and not (8 <= self.workspace_mb <= 1 << 24):
+            raise InvalidSpec("workspace_mb must be between 8 and 16777216 (or None)")
         if not (64 <= self.memory_mb <= 1 << 20):
             raise InvalidSpec("memory_mb must be between 64 and 1048576")
         if not (0.05 <= self.cpus <= 256):

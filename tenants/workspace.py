@@ -9,6 +9,9 @@ nothing readable: without the key the wrapped master key cannot be opened, and w
 files there is nothing to open.
 
 The key reaches gocryptfs on its standard input, never on a command line or in a file.
+
+With `quota_mb`, the ciphertext lives on its own ext4 volume (a sparse file of that size,
+loop-mounted at `cipher_dir`), so a tenant cannot fill the domain's disk through /workspace.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def check_available() -> None:
         raise WorkspaceError("/dev/fuse is missing: workspaces cannot be encrypted here")
 
 
+def _run(args: list[str], what: str) -> None:
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise WorkspaceError(f"cannot {what} ({done.stderr.strip()[:160]})")
+
+
 def _unmount_tool() -> list[str] | None:
     if shutil.which("fusermount3"):
         return ["fusermount3", "-u"]
@@ -69,13 +78,41 @@ def _mounted_at(path: Path) -> str | None:
 class Workspace:
     cipher_dir: Path
     mount_dir: Path
+    quota_mb: int | None = None
 
     @classmethod
-    def for_layout(cls, layout: TenantLayout) -> "Workspace":
-        return cls(layout.cipher_dir, layout.workspace_dir)
+    def for_layout(cls, layout: TenantLayout, quota_mb: int | None = None) -> "Workspace":
+        return cls(layout.cipher_dir, layout.workspace_dir, quota_mb)
+
+    @property
+    def volume(self) -> Path:
+        return self.cipher_dir.with_name(self.cipher_dir.name + ".img")
 
     def exists(self) -> bool:
+        if self.volume.exists():
+            self._attach()
         return (self.cipher_dir / CONF).is_file()
+
+    def _attach(self) -> None:
+        """Create (once) and loop-mount the quota volume at `cipher_dir` (idempotent)."""
+        if _mounted_at(self.cipher_dir) is not None:
+            return
+        fresh = not self.volume.exists()
+        if fresh:
+            with open(self.volume, "xb") as handle:
+                handle.truncate(self.quota_mb * 1024 * 1024)
+            os.chmod(self.volume, 0o600)
+            _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", str(self.volume)], "make the quota volume")
+        self.cipher_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _run(["mount", "-o", "loop,nosuid,nodev,noexec", str(self.volume), str(self.cipher_dir)],
+             "mount the quota volume")
+        if fresh:
+            (self.cipher_dir / "lost+found").rmdir()
+        os.chmod(self.cipher_dir, 0o700)
+
+    def _detach(self) -> None:
+        while _mounted_at(self.cipher_dir) is not None:
+            _run(["umount", str(self.cipher_dir)], "unmount the quota volume")
 
     def is_mounted(self) -> bool:
         return _mounted_at(self.mount_dir) == "fuse.gocryptfs"
@@ -86,6 +123,10 @@ class Workspace:
         check_available()
         if self.exists():
             return
+        if self.quota_mb:
+            if self.quota_mb < 8:
+                raise WorkspaceError("a workspace quota is at least 8 MB")
+            self._attach()
         self.cipher_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if any(self.cipher_dir.iterdir()):
             raise WorkspaceError(f"{self.cipher_dir.name} is not empty and holds no workspace")
@@ -145,11 +186,13 @@ class Workspace:
             if time.monotonic() > deadline:
                 raise WorkspaceError("the workspace is still in use and cannot be unmounted")
             time.sleep(0.1)
+        self._detach()
 
     def destroy(self) -> None:
         """Unmount and delete the ciphertext and the mount point (the caller destroys the key)."""
         self.unmount()
         shutil.rmtree(self.cipher_dir, ignore_errors=True)
+        self.volume.unlink(missing_ok=True)
         if self.mount_dir.exists() and not self.is_mounted():
             shutil.rmtree(self.mount_dir, ignore_errors=True)
         if self.cipher_dir.exists():

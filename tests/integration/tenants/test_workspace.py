@@ -75,3 +75,27 @@ def test_destroy_leaves_nothing_readable(ws):
     assert not ws.cipher_dir.exists() and not ws.mount_dir.exists()
     with pytest.raises(WorkspaceError, match="never created"):
         ws.mount(key, owner_uid=0)
+
+
+def test_quota_volume_bounds_the_workspace(tmp_path):
+    ws = Workspace(tmp_path / "workspace.enc", tmp_path / "workspace", quota_mb=16)
+    key = secrets.token_bytes(32)
+    try:
+        ws.init(key)
+        ws.mount(key, owner_uid=0)
+        with pytest.raises(OSError) as err:
+            with open(ws.mount_dir / "big.bin", "wb") as handle:
+                for _ in range(40):
+                    handle.write(b"x" * (1 << 20))
+        assert err.value.errno == 28  # ENOSPC inside the tenant's volume, not the domain's disk
+        (ws.mount_dir / "big.bin").unlink()
+        (ws.mount_dir / "small.txt").write_bytes(PLAIN)
+        ws.unmount()
+        assert not any(ws.cipher_dir.iterdir())  # the volume is detached: nothing shows
+        assert ws.volume.stat().st_size == 16 << 20
+        ws.mount(key, owner_uid=0)
+        assert (ws.mount_dir / "small.txt").read_bytes() == PLAIN
+        ws.destroy()
+        assert not ws.volume.exists() and not ws.cipher_dir.exists()
+    finally:
+        ws.unmount()

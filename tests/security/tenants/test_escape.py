@@ -28,6 +28,7 @@ from tests.integration.tenants.support import DECOY, make_env
 BACKENDS = [pytest.param("bwrap", marks=pytest.mark.bwrap), pytest.param("docker", marks=pytest.mark.docker)]
 PIDS = 160
 MEMORY_MB = 700
+WORKSPACE_MB = 32
 
 PRELUDE = r'''
 import errno, json, os, socket, subprocess, sys, time
@@ -59,7 +60,7 @@ def world(request):
         env.start("rival")
         rival_ws = env.runtime.layout("rival").workspace_dir
         (rival_ws / "rival-secret.txt").write_text(f"{DECOY} rival workspace\n")
-        env.start("acme", limits=Limits(memory_mb=MEMORY_MB, pids=PIDS, cpus=1.0, tmp_mb=64))
+        env.start("acme", limits=Limits(memory_mb=MEMORY_MB, pids=PIDS, cpus=1.0, tmp_mb=64, workspace_mb=WORKSPACE_MB))
         endpoint = env.runtime.endpoint("acme")
         kernel_id = endpoint.start_kernel()
         assert endpoint.execute(PRELUDE, kernel_id).ok
@@ -212,6 +213,19 @@ result = {"fill": attempt(fill)}
 if os.path.exists("/run/jupyter/filler"): os.remove("/run/jupyter/filler")""")
     assert_all_denied(r)
     assert r["fill"][1].endswith(":28")  # ENOSPC: a 1 MiB tmpfs, not the domain's disk
+
+
+def test_workspace_cannot_fill_the_host_disk(world):
+    r = probe(world, f"""
+def fill():
+    with open("/workspace/filler.bin", "wb") as f:
+        for _ in range({WORKSPACE_MB * 2}):
+            f.write(b"x" * (1 << 20))
+result = {{"fill": attempt(fill)}}
+os.remove("/workspace/filler.bin")
+result["after"] = attempt(lambda: open("/workspace/after.txt", "w").write("room again"))""")
+    assert r["fill"][0] == "denied" and r["fill"][1].endswith(":28")  # ENOSPC on its own volume
+    assert r["after"][0] == "ok"
 
 
 def test_tmp_is_private_to_the_sandbox(world):
