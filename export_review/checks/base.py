@@ -115,7 +115,7 @@ class Limits:
     rule_seconds: float = 300.0          # a rule running longer fails
     preview_rows: int = 20
     sample_values: int = 2000            # distinct product values sampled per column
-    mia_repetitions: int = 10
+    mia_repetitions: int = 100             # SACRO-ML uses 10; see models/membership.py
     mia_max_rows: int = 5000             # members (and as many non-members) per repetition
 
 

@@ -10,7 +10,7 @@ from export_review.checks import CheckContext, CheckStatus, Limits, run_checks
 from export_review.testing.planted import bad_models, bad_tables, good_models, good_tables, model_data
 from tests.integration.export_review.fixtures import GRANT, SCENARIO, make_world
 
-LIMITS = Limits(mia_max_rows=2000, mia_repetitions=10)
+LIMITS = Limits(mia_max_rows=2000, mia_repetitions=30)
 
 
 @pytest.fixture(scope="module")
