@@ -136,6 +136,8 @@ def apply(source, dest, plan: TransformPlan, secret: bytes, *, batch_size: int =
                 writer = AtomicParquetWriter(dest, empty.schema)
             writer.__exit__(None, None, None)
         except BaseException as exc:
+            if pending is not None:
+                pending.exception()  # never close the file while a row group is being written
             if writer is not None:
                 writer.__exit__(type(exc), exc, None)
             raise

@@ -92,7 +92,7 @@ def classify(source: Path = typer.Argument(..., help="CSV or Parquet file."),
              presidio: bool = typer.Option(True, help="Corroborate with Presidio on a sub-sample."),
              as_json: bool = JsonOpt) -> None:
     """Classify every column (class, entity, confidence, evidence) and write the classification."""
-    from .classify import classify as run
+    from .classification import classify as run
 
     cls = run(source, sample_rows=sample_rows, use_presidio=presidio)
     out = output or Path(f"{source.stem}.classification.json")
@@ -105,7 +105,7 @@ def classify(source: Path = typer.Argument(..., help="CSV or Parquet file."),
 @app.command()
 def show(classification: Path = typer.Argument(..., help="Classification file."), as_json: bool = JsonOpt) -> None:
     """Show a classification file."""
-    from .classify import Classification
+    from .classification import Classification
 
     _show_classification(Classification.load(classification), as_json)
 
@@ -119,7 +119,7 @@ def override(classification: Path = typer.Argument(..., help="Classification fil
              reason: str = typer.Option(..., help="Why (recorded in the file)."),
              by: Optional[str] = typer.Option(None, help="Who decides.")) -> None:
     """Override one column's class (and entity), with a reason."""
-    from .classify import Classification
+    from .classification import Classification
 
     cls = Classification.load(classification).override(column, column_class=column_class, entity=entity,
                                                         reason=reason, by=by)
@@ -132,7 +132,7 @@ def confirm(classification: Path = typer.Argument(..., help="Classification file
             column: Optional[str] = typer.Option(None, help="One column (default: all)."),
             by: Optional[str] = typer.Option(None, help="Who confirms.")) -> None:
     """Confirm the classification (one column or all) as reviewed by the provider."""
-    from .classify import Classification
+    from .classification import Classification
 
     cls = Classification.load(classification).confirm(column, by=by)
     cls.save(classification)
@@ -144,7 +144,7 @@ def plan(classification: Path = typer.Argument(..., help="Classification file.")
          output: Path = typer.Option(Path("plan.yaml"), "-o", "--output", help="Plan file (.yaml or .json)."),
          as_json: bool = JsonOpt) -> None:
     """Write the default transform plan of a classification, for review and editing."""
-    from .classify import Classification
+    from .classification import Classification
     from .plan import TransformPlan
 
     p = TransformPlan.default(Classification.load(classification))
@@ -158,7 +158,7 @@ def plan(classification: Path = typer.Argument(..., help="Classification file.")
 
 
 def _load_plan(plan_file: Optional[Path], classification: Optional[Path]):
-    from .classify import Classification
+    from .classification import Classification
     from .errors import PlanError
     from .plan import TransformPlan
 
@@ -178,7 +178,7 @@ def apply(source: Path = typer.Argument(..., help="CSV or Parquet file."),
           secret_file: Optional[Path] = SecretFileOpt, secret_env: str = SecretEnvOpt,
           home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt) -> None:
     """Desensitize a whole file according to a plan (streamed, bounded memory)."""
-    from .apply import apply as run
+    from .bulk import apply as run
 
     p = _load_plan(plan_file, classification)
     update, bar = _progress(not as_json)
@@ -210,7 +210,7 @@ def sample(source: Path = typer.Argument(..., help="CSV or Parquet file."),
            secret_file: Optional[Path] = SecretFileOpt, secret_env: str = SecretEnvOpt,
            home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt) -> None:
     """Draw a desensitized, k-anonymous sample; nothing is written if a check fails."""
-    from .classify import Classification
+    from .classification import Classification
     from .plan import TransformPlan
     from .sample import make_sample
 

@@ -134,6 +134,7 @@ def anonymize(table: pa.Table, qis: list[Quasi], sensitive: list[str], *, k: int
     try:
         levels = {q.column: 0 for q in qis}
         budget = int(max_suppression * table.num_rows)
+        table = table.append_column("__i", pa.array(range(table.num_rows), pa.int64()))  # keeps row order
         lt = _levels_table(con, table, qis, k) if qis else table
         while qis and _small_rows(con, lt, qis, levels, k) > budget:
             open_qis = [q for q in qis if levels[q.column] < len(q.levels)]
@@ -141,7 +142,7 @@ def anonymize(table: pa.Table, qis: list[Quasi], sensitive: list[str], *, k: int
                 break
             widest = max(open_qis, key=lambda q: (_distinct(con, lt, q, levels[q.column]), q.column))
             levels[widest.column] += 1
-        return _finish(con, lt, table.column_names, qis, sensitive, k, levels)
+        return _finish(con, lt, table.column_names[:-1], qis, sensitive, k, levels)
     finally:
         con.close()
 
@@ -151,12 +152,12 @@ def _finish(con, lt: pa.Table, columns: list[str], qis: list[Quasi], sensitive: 
     by_name = {q.column: q for q in qis}
     select = ", ".join(f"{_column_at(by_name[c], levels[c])} AS {_quote(c)}" if c in by_name else _quote(c)
                        for c in columns)
-    sql = f"SELECT {select} FROM __l"
+    sql = f"SELECT {select}, __i FROM __l"
     if qis:
         part = ", ".join(_quote(q.column) for q in qis)
-        sql = (f"SELECT * EXCLUDE (__n) FROM (SELECT *, count(*) OVER (PARTITION BY {part}) AS __n FROM ({sql})) "
-               f"WHERE __n >= {k}")
-    out = query(con, sql, {"__l": lt})
+        sql = f"SELECT *, count(*) OVER (PARTITION BY {part}) AS __n FROM ({sql})"
+        sql = f"SELECT * EXCLUDE (__n) FROM ({sql}) WHERE __n >= {k}"
+    out = query(con, f"SELECT * EXCLUDE (__i) FROM ({sql}) ORDER BY __i", {"__l": lt})
     described = {q.column: (q.levels[levels[q.column] - 1][0] if levels[q.column] else "as transformed") for q in qis}
     k_reached = _min_class(con, out, qis)
     l_div = {s: _l_diversity(con, out, qis, s) for s in sensitive}

@@ -86,7 +86,7 @@ def make_sample(source, dest, classification, *, secret: bytes, rows: int = 5000
     drawn, total = draw(src, rows=rows, fraction=fraction, strata=strata, seed=seed)
     rules = [f"{'stratified by ' + ', '.join(strata) + ', ' if strata else ''}simple random sample of "
              f"{drawn.num_rows} of {total} rows (cap {rows} rows, {fraction:.1%})"]
-    from .apply import transform_table
+    from .bulk import transform_table
 
     transformed = transform_table(drawn, plan, secret)
     rules += [f"{c.transform} {c.column}" + (f" ({_opts(c.options)})" if c.options else "") for c in plan.columns]
@@ -175,7 +175,7 @@ def draw(src, *, rows: int, fraction: float, strata: tuple = (), seed: int = 0) 
     quotas = _quotas(counts, target)
     chosen = [_smallest(keep.filter(pc.equal(keep["__stratum"], s)), q) for s, q in quotas.items() if q]
     sample = pa.concat_tables(chosen) if chosen else keep.slice(0, 0)
-    return sample.drop_columns(["__u", "__stratum"]), total
+    return sample.sort_by("__u").drop_columns(["__u", "__stratum"]), total
 
 
 def _stratum(table: pa.Table, strata: tuple) -> pa.Array:

@@ -58,18 +58,30 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, tables: dict[str, pa.Table],
     """
     for name, table in tables.items():
         con.register(name, table)
-    timer = threading.Timer(timeout, con.interrupt) if timeout else None
+    done = threading.Event()
+    watchdog = threading.Thread(target=_watch, args=(con, timeout, done), daemon=True) if timeout else None
     try:
-        if timer:
-            timer.start()
+        if watchdog:
+            watchdog.start()
         return con.sql(sql, params=params).to_arrow_table()
     except duckdb.InterruptException as exc:
         raise CannotCertify(f"a vectorized check ran over its {timeout:g} s limit") from exc
     finally:
-        if timer:
-            timer.cancel()
+        done.set()
+        if watchdog:
+            watchdog.join()
         for name in tables:
             con.unregister(name)
+
+
+def _watch(con: duckdb.DuckDBPyConnection, timeout: float, done: threading.Event) -> None:
+    """After `timeout`, interrupt until the query ends (an interrupt sent before the query
+    starts executing would otherwise be lost)."""
+    if done.wait(timeout):
+        return
+    while not done.is_set():
+        con.interrupt()
+        done.wait(0.05)
 
 
 def run_on_array(values, expr: str, params: Optional[dict] = None) -> pa.Array:

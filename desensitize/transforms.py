@@ -157,7 +157,7 @@ def _suppress(c, p, e, ctx):
 
 
 def _mask(c, p, e, ctx):
-    n = ctx.normalized(c)
+    n = ctx.canonical(c, e)  # so +86 138-1234-5678 masks like 13812345678
     first, last, ch = p["keep_first"], p["keep_last"], sql_literal(p["char"])
     tail = f" || right({n}, {last})" if last else ""
     return (f"CASE WHEN {n} IS NULL THEN NULL WHEN length({n}) <= {first + last} THEN repeat({ch}, length({n})) "
