@@ -28,6 +28,40 @@ def bulk_build(directory: Path, signer: Signer, bodies: Iterable[tuple[str, date
                index: bool = True, workers: int = 2) -> int:
     """Write a fresh log at `directory` from (canonical event JSON, logged time) pairs in
     order (times non-decreasing). Returns the number of events."""
+    paths, writer = _start(directory, signer, segment_events, checkpoint_every)
+    for body, logged in bodies:
+        writer.add(body, logged)
+    return _finish(paths, writer, index, workers)
+
+
+def bulk_build_parallel(directory: Path, signer: Signer, segment_source, total: int, *,
+                        segment_events: int = 1 << 14, checkpoint_every: int = 1000,
+                        index: bool = True, workers: int = 2) -> int:
+    """Like `bulk_build`, with segments encoded and hashed in `workers` processes.
+    `segment_source(first, count)` must return that range's (json, logged) pairs (picklable,
+    deterministic, times non-decreasing across segments)."""
+    paths, writer = _start(directory, signer, segment_events, checkpoint_every)
+    firsts = list(range(0, total, segment_events))
+    counts = [min(segment_events, total - f) for f in firsts]
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        jobs = pool.map(_encode_segment, [segment_source] * len(firsts), firsts, counts, chunksize=1)
+        for first, (data, leaves, last_logged) in zip(firsts, jobs):
+            writer.add_segment(first, data, leaves, last_logged)
+    return _finish(paths, writer, index, workers)
+
+
+def _encode_segment(source, first: int, count: int) -> tuple[bytes, list[bytes], str]:
+    lines, last = [], ""
+    for i, (body, logged) in enumerate(source(first, count)):
+        stamp = format_time(logged)
+        if stamp < last:
+            raise AuditError("bulk events must come in non-decreasing logged time")
+        last = stamp
+        lines.append(records.encode(body, first + i, stamp))
+    return b"".join(lines), [hash_leaf(line[:-1]) for line in lines], last
+
+
+def _start(directory: Path, signer: Signer, segment_events: int, checkpoint_every: int):
     paths = Paths(Path(directory))
     if paths.identity.exists():
         raise AuditError(f"{directory} already holds a log")
@@ -36,15 +70,17 @@ def bulk_build(directory: Path, signer: Signer, bodies: Iterable[tuple[str, date
     ident = Identity(origin=signer.name, segment_events=segment_events)
     write_atomic(paths.public_key, public_pem(signer.public_key))
     Settings(checkpoint_every_events=min(checkpoint_every, 1_000_000)).save(paths.settings)
-    writer = _Writer(paths, ident, signer, checkpoint_every)
-    for body, logged in bodies:
-        writer.add(body, logged)
+    return paths, _Writer(paths, ident, signer, checkpoint_every)
+
+
+def _finish(paths: Paths, writer: "_Writer", index: bool, workers: int) -> int:
     writer.finish()
-    ident.save(paths.identity)
+    writer.ident.save(paths.identity)
+    s = writer.ident.segment_events
     if index:
-        sealed = [f for f in paths.segment_firsts() if f + segment_events <= writer.cr.size]
+        sealed = [f for f in paths.segment_firsts() if f + s <= writer.cr.size]
         with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-            list(pool.map(build_segment, [paths] * len(sealed), sealed, [segment_events] * len(sealed)))
+            list(pool.map(build_segment, [paths] * len(sealed), sealed, [s] * len(sealed)))
     return writer.cr.size
 
 
@@ -69,10 +105,18 @@ class _Writer:
     def _flush_segment(self) -> None:
         if not self.lines:
             return
-        first, s = self.cr.size, self.ident.segment_events
         leaves = [hash_leaf(line[:-1]) for line in self.lines]
+        self.add_segment(self.cr.size, b"".join(self.lines), leaves, self.last_logged)
+        self.lines = []
+
+    def add_segment(self, first: int, data: bytes, leaves: list[bytes], last_logged: str) -> None:
+        """Store one encoded segment (all of it, or the last, partial one)."""
+        s = self.ident.segment_events
+        if first != self.cr.size or last_logged < self.last_logged:
+            raise AuditError("bulk segments must come in order")
+        self.last_logged = last_logged
         with open(self.paths.segment(first), "wb") as fh:
-            fh.write(b"".join(self.lines))
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         with TreeFile(self.paths.tree(first), s, writable=True) as tree:
@@ -85,7 +129,6 @@ class _Writer:
             self._extend(tree, first, leaves[pos:])
             if len(leaves) == s:
                 self.roots.write(tree.root())
-        self.lines = []
 
     def _cuts(self, first: int, count: int) -> list[int]:
         last = self.head[0] if self.head else 0
