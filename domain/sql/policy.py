@@ -17,6 +17,8 @@ is a refusal too (fail closed). Reasons never quote literals from the query.
 
 from __future__ import annotations
 
+import functools
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError, TokenError
@@ -33,22 +35,36 @@ MAX_SQL_CHARS = 100_000
 
 
 def check(sql: str, scope: Scope) -> Decision:
-    redacted = redact_sql(sql) if isinstance(sql, str) else "<not text>"
+    if not isinstance(sql, str) or not isinstance(scope, Scope):
+        return Decision.refuse(["a query text and a grant scope are needed"], "<not text>")
     try:
-        return _check(sql, scope, redacted)
+        return _cached_check(sql, scope)
+    except TypeError:  # an unhashable scope (built by hand with lists): check without the cache
+        return _guarded_check(sql, scope)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_check(sql: str, scope: Scope) -> Decision:
+    """Decisions are frozen and depend only on (sql, scope): a repeated query is not re-analysed."""
+    return _guarded_check(sql, scope)
+
+
+def _guarded_check(sql: str, scope: Scope) -> Decision:
+    redacted = ""
+    try:
+        statements, reasons = _parse(sql)
+        redacted = redact_sql(sql, statements)
+        if reasons:
+            return Decision.refuse(reasons, redacted)
+        return _check(statements[0], scope, redacted)
     except RecursionError:
-        return Decision.refuse(["the query is nested too deeply to be checked"], redacted)
+        return Decision.refuse(["the query is nested too deeply to be checked"], redacted or "<too deep>")
     except Exception as exc:  # fail closed: a checker that cannot decide refuses
         return Decision.refuse([f"the policy could not check this query ({type(exc).__name__}); it is "
-                                "refused"], redacted)
+                                "refused"], redacted or redact_sql(sql))
 
 
-def _check(sql: str, scope: Scope, redacted: str) -> Decision:
-    if not isinstance(scope, Scope):
-        return Decision.refuse(["no grant scope was given"], redacted)
-    tree, reasons = parse_one_select(sql)
-    if reasons:
-        return Decision.refuse(reasons, redacted)
+def _check(tree: exp.Expression, scope: Scope, redacted: str) -> Decision:
     reasons = syntax_rules(scope).check(tree)
     if reasons:
         return Decision.refuse(reasons, redacted)
@@ -72,8 +88,9 @@ def _check(sql: str, scope: Scope, redacted: str) -> Decision:
                     sql_redacted=redacted)
 
 
-def parse_one_select(sql: str) -> tuple[exp.Expression | None, list[str]]:
-    if not isinstance(sql, str) or not sql.strip():
+def _parse(sql: str) -> tuple[list[exp.Expression] | None, list[str]]:
+    """The statements (None when unparseable) and the reasons to refuse, if any."""
+    if not sql.strip():
         return None, ["the query is empty"]
     if len(sql) > MAX_SQL_CHARS:
         return None, [f"the query is longer than {MAX_SQL_CHARS} characters"]
@@ -84,15 +101,15 @@ def parse_one_select(sql: str) -> tuple[exp.Expression | None, list[str]]:
     except TokenError:
         return None, ["the SQL could not be read (an unterminated string, quoted name or comment?)"]
     if not statements:
-        return None, ["the query is empty"]
+        return statements, ["the query is empty"]
     if len(statements) > 1:
-        return None, [f"exactly one statement is allowed; this text holds {len(statements)}"]
+        return statements, [f"exactly one statement is allowed; this text holds {len(statements)}"]
     tree = statements[0]
     if not isinstance(tree, exp.Select):
         kind = "a set operation (UNION/INTERSECT/EXCEPT)" if isinstance(tree, exp.SetOperation) \
             else mask_name(tree.key.upper())
-        return None, [f"only a SELECT query is allowed, not {kind}"]
-    return tree, []
+        return statements, [f"only a SELECT query is allowed, not {kind}"]
+    return statements, []
 
 
 def _parse_reason(error: ParseError) -> str:

@@ -50,11 +50,13 @@ def _redact_tree(tree: exp.Expression) -> exp.Expression:
     return tree.copy().transform(replace)
 
 
-def redact_sql(sql: str) -> str:
+def redact_sql(sql: str, statements: list[exp.Expression] | None = None) -> str:
+    """`statements`: the already parsed statements of `sql`, if the caller has them."""
     if not isinstance(sql, str):
         return "<not text>"
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        if statements is None:
+            statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
         text = "; ".join(_redact_tree(s).sql(dialect="duckdb", comments=False) for s in statements)
     except (SqlglotError, RecursionError, ValueError):
         return _redact_tokens(sql)

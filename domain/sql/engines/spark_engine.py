@@ -34,7 +34,11 @@ KMS_CLASS = "aod.rawstore.AodKmsClient"
 
 
 def session_conf(driver_memory: str = "4g") -> dict[str, str]:
+    import tempfile
+
+    local_dir = tempfile.mkdtemp(prefix="aod-spark-")  # 0700; shuffle/spill files, encrypted
     return {
+        "spark.local.dir": local_dir,
         "spark.jars": str(kms_jar()),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -126,40 +130,49 @@ class SparkEngine(Engine):
             frame = frame.select(*[f"`{c.replace('`', '``')}`" for c in columns])
             frame.createOrReplaceTempView(views[table])
 
-    @staticmethod
-    def _run(spark, sql: str, limits: Limits, qid: str) -> pa.Table:
-        tag = f"aod-{qid}"
-        fired = threading.Event()
-
-        def interrupt() -> None:
-            fired.set()
-            spark.interruptTag(tag)
-
-        spark.addTag(tag)
-        timer = threading.Timer(limits.timeout_seconds, interrupt)
-        timer.daemon = True
-        timer.start()
-        try:
-            table = spark.sql(sql).limit(limits.max_result_rows + 1).toArrow()
-        except Exception as error:  # py4j / pyspark errors: classify, never echo data
-            raise _classify(error, fired, limits) from None
-        finally:
-            timer.cancel()
-            spark.removeTag(tag)
-        if fired.is_set():
+    def _run(self, spark, sql: str, limits: Limits, qid: str) -> pa.Table:
+        """Run in a worker thread and wait at most the time limit: a Spark task in a tight loop may
+        ignore interruption for a while, the caller never waits for it."""
+        group = f"aod-{qid}"
+        box: dict = {}
+        worker = threading.Thread(target=self._work, args=(spark, sql, limits, group, box), daemon=True)
+        worker.start()
+        worker.join(limits.timeout_seconds)
+        if worker.is_alive():
+            self._cancel(spark, group)
+            worker.join(5.0)
             raise QueryInterrupted(f"the query ran longer than the time limit of {limits.timeout_seconds:g} s "
                                    "and was stopped", "time")
+        if "error" in box:
+            raise _classify(box["error"], limits) from None
+        table = box["table"]
         if table.num_rows > limits.max_result_rows:
             raise ResultTooLarge(f"the result has more than {limits.max_result_rows} rows; aggregate "
                                  "further or add LIMIT")
         return table
 
+    def _work(self, spark, sql: str, limits: Limits, group: str, box: dict) -> None:
+        try:
+            if not self._settings[1]:
+                spark.sparkContext.setJobGroup(group, "aod secure query", interruptOnCancel=True)
+            spark.addTag(group)
+            box["table"] = spark.sql(sql).limit(limits.max_result_rows + 1).toArrow()
+        except Exception as error:  # py4j / pyspark errors: classified by the caller
+            box["error"] = error
+        finally:
+            try:
+                spark.removeTag(group)
+            except Exception:  # pragma: no cover - best effort on a broken session
+                pass
 
-def _classify(error: Exception, fired: threading.Event, limits: Limits) -> Exception:
+    def _cancel(self, spark, group: str) -> None:
+        spark.interruptTag(group)
+        if not self._settings[1]:
+            spark.sparkContext.cancelJobGroup(group)
+
+
+def _classify(error: Exception, limits: Limits) -> Exception:
     text = str(error)
-    if fired.is_set() or "cancelled" in text.lower() and "tag" in text.lower():
-        return QueryInterrupted(f"the query ran longer than the time limit of {limits.timeout_seconds:g} s "
-                                "and was stopped", "time")
     if "OutOfMemory" in text or "SparkOutOfMemoryError" in text:
         return QueryInterrupted("the query needed more memory than the Spark session has and was "
                                 "stopped", "memory")

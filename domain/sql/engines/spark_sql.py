@@ -14,6 +14,7 @@ Each fix below was found by running the same query on both engines over the same
 - `date_diff`/`datediff` with a unit: DuckDB counts unit boundaries crossed, Spark counts whole
   units elapsed; only 'day' (where both agree) translates, other units are refused at
   translation time.
+- `hash` (the k rule's 64-bit unit hash, never available to users) becomes `xxhash64`.
 - Table names are replaced by per-query view names, so concurrent queries on one shared Spark
   session never see each other's views.
 """
@@ -54,6 +55,8 @@ def _rename_tables(tree: exp.Expression, views: dict[str, str]) -> None:
 
 
 def _fix_node(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":  # the k rule's unit hash
+        return exp.Anonymous(this="xxhash64", expressions=[e.copy() for e in node.expressions])
     if isinstance(node, exp.RegexpReplace):
         return _fix_regexp_replace(node)
     if isinstance(node, exp.RegexpExtract) and node.args.get("group") is None:

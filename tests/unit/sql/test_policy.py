@@ -134,6 +134,7 @@ def test_checker_failure_is_a_refusal(monkeypatch):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(policy, "resolve_names", broken)
+    policy._cached_check.cache_clear()
     decision = check("SELECT count(*) FROM population", SCOPE)
     assert not decision.allowed and "could not check" in decision.reason
 

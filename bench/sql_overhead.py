@@ -1,0 +1,104 @@
+"""Cost of the secure-SQL door against plain DuckDB on the same data, measured in the same run.
+
+    python bench/sql_overhead.py                          # 5M x 1M rows, 5 rounds
+    python bench/sql_overhead.py --records 1000000 --people 200000 --rounds 3
+
+Baseline: plain DuckDB (default settings, all optimizers) running the operator's SQL on the
+same rows stored as plaintext Parquet with the same layout. Secure: `policy.check` + the
+locked-down `DuckDBEngine` on the encrypted raw store (decryption, the k rule's
+count(DISTINCT unit) per group, suppression and rounding, per-query connection and views).
+Rounds alternate baseline and secure runs; the medians give the ratio. Then the policy
+analysis alone, per query, over a mix of accepted and refused queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import duckdb  # noqa: E402
+
+from bench.sql_data import prepare, scope  # noqa: E402
+from domain.sql import check  # noqa: E402
+from domain.sql.engines import Limits  # noqa: E402
+from domain.sql.engines.duckdb_engine import DuckDBEngine  # noqa: E402
+
+QUERIES = {
+    "join+group": ("SELECT p.district, count(*) AS records, avg(s.amount) AS mean_amount "
+                   "FROM social_insurance s JOIN population p ON s.id_number = p.id_number GROUP BY p.district"),
+    "join+group+distinct": ("SELECT p.district, p.education, count(DISTINCT s.id_number) AS people, "
+                            "sum(s.amount) AS total FROM social_insurance s JOIN population p "
+                            "ON s.id_number = p.id_number GROUP BY p.district, p.education"),
+}
+ANALYSIS_MIX = list(QUERIES.values()) + [
+    "SELECT id_number FROM population",
+    "SELECT district, count(*) FROM population WHERE id_number = '330100000000000001' GROUP BY 1",
+    "WITH per AS (SELECT id_number, sum(amount) t FROM social_insurance GROUP BY id_number) "
+    "SELECT p.district, avg(per.t) FROM per JOIN population p ON p.id_number = per.id_number GROUP BY 1",
+    "SELECT district, count(*) n, rank() OVER (ORDER BY count(*) DESC) r FROM population GROUP BY 1 "
+    "QUALIFY r <= 3 ORDER BY n DESC LIMIT 2",
+    "SELECT max(id_number) FROM population",
+    "SELECT read_csv('/etc/passwd')",
+]
+
+
+def baseline(plain: dict[str, Path], sql: str, threads: int) -> float:
+    con = duckdb.connect(config={"threads": threads})
+    for name, path in plain.items():
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    started = time.perf_counter()
+    con.sql(sql).to_arrow_table()
+    elapsed = time.perf_counter() - started
+    con.close()
+    return elapsed
+
+
+def secure(opened: dict, sql: str, limits: Limits) -> float:
+    started = time.perf_counter()
+    decision = check(sql, scope())
+    assert decision.allowed, decision.reasons
+    DuckDBEngine().execute(decision, opened, limits)
+    return time.perf_counter() - started
+
+
+def analysis_ms(rounds: int = 30) -> float:
+    the_scope = scope()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for sql in ANALYSIS_MIX:
+            check(sql, the_scope)
+    return 1000 * (time.perf_counter() - started) / (rounds * len(ANALYSIS_MIX))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=5_000_000)
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    limits = Limits(timeout_seconds=3600, memory_limit="12GB", threads=args.threads)
+    with tempfile.TemporaryDirectory(prefix="aod-bench-sql-") as tmp:
+        started = time.perf_counter()
+        opened, plain = prepare(Path(tmp), args.records, args.people)
+        print(f"data: {args.records:,} social_insurance x {args.people:,} population rows, "
+              f"written in {time.perf_counter() - started:.1f} s")
+        for label, sql in QUERIES.items():
+            base, ours = [], []
+            for _ in range(args.rounds):
+                base.append(baseline(plain, sql, args.threads))
+                ours.append(secure(opened, sql, limits))
+            b, s = statistics.median(base), statistics.median(ours)
+            print(f"{label:22s} plain DuckDB {b:7.3f} s   secure {s:7.3f} s   overhead ratio {s / b:5.2f}x")
+    ms = analysis_ms()
+    print(f"policy analysis: {ms:.2f} ms per query (mix of {len(ANALYSIS_MIX)} accepted and refused queries)")
+
+
+if __name__ == "__main__":
+    main()
