@@ -146,13 +146,30 @@ class TenantLayout:
     def tenant_id(self) -> str:
         return self.root.name
 
-    cipher_dir = property(lambda self: self.root / "workspace.enc")
-    workspace_dir = property(lambda self: self.root / "workspace")
-    gateway_dir = property(lambda self: self.root / "gateway")
-    jupyter_dir = property(lambda self: self.root / "jupyter")
-    samples_dir = property(lambda self: self.root / "samples")
-    state_dir = property(lambda self: self.root / "state")
-    spool_dir = property(lambda self: self.root / "spool")
+    @property
+    def cipher_dir(self) -> Path:
+        return self.root / "workspace.enc"
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self.root / "workspace"
+
+    @property
+    def gateway_dir(self) -> Path:
+        return self.root / "gateway"
+
+    @property
+    def jupyter_dir(self) -> Path:
+        return self.root / "jupyter"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
 
     def spec(self, *, samples_dir: Path | None = None, limits: Limits | None = None,
              jupyter_token: str | None = None, jupyter_base_url: str = "/") -> TenantSpec:

@@ -140,7 +140,8 @@ class Gateway:
     @staticmethod
     def _prepare_dir(socket_dir: Path, path: Path) -> None:
         socket_dir.mkdir(parents=True, exist_ok=True)
-        os.chown(socket_dir, 0, 0) if os.geteuid() == 0 else None
+        if os.geteuid() == 0:
+            os.chown(socket_dir, 0, 0)
         os.chmod(socket_dir, 0o711)
         if path.exists() or path.is_symlink():
             path.unlink()
