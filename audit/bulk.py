@@ -151,6 +151,7 @@ class _Writer:
         prev = (self.head[0], self.head[1]) if self.head else None
         signed = Checkpoint(self.signer.name, size, self.cr.root(), when, prev).sign(self.signer)
         (self.paths.checkpoints / f"{size:012d}.ckpt").write_text(signed.to_text())
+        self.paths.write_latest_hint(size)
         self.head = (size, signed.note_hash(), when)
 
     def finish(self) -> None:

@@ -204,6 +204,8 @@ def prove_cmd(
     from audit.errors import QueryError
 
     log = _open(home)
+    if size is None and log.writable and (from_head is not None or consistency is not None):
+        log.checkpoint()  # prove up to the newest events, under a tree head signed now
     if from_head is not None:
         head = SignedCheckpoint.from_text(from_head.read_text())
         proof = log.prove_consistency(head.size, size)

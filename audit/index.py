@@ -91,11 +91,13 @@ def connect():
     })
 
 
-def _lines_sql(path: Path, lo: int, hi: int) -> str:
-    """Relation `lines(ord, line)` holding lines lo..hi-1 (0-based) of a segment file."""
+def _lines_sql(path: Path, lo: int, hi: int | None) -> str:
+    """Relation `lines(ord, line)` holding complete lines lo..hi-1 (0-based) of a segment
+    file (hi=None: up to the last complete line; a torn last line is never read)."""
+    upper = f"least({int(hi)}, len(l) - 1)" if hi is not None else "len(l) - 1"
     return ("CREATE OR REPLACE TEMP VIEW lines AS SELECT i AS ord, l[i + 1] AS line FROM "
             f"(SELECT string_split(content, chr(10)) AS l FROM read_text({quote(str(path))})) s, "
-            f"range({int(lo)}, {int(hi)}) t(i)")
+            f"range({int(lo)}, {upper}) t(i)")
 
 
 def quote(text: str) -> str:
@@ -103,9 +105,9 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def materialize(con, name: str, path: Path | None, lo: int, hi: int) -> None:
+def materialize(con, name: str, path: Path | None, lo: int, hi: int | None) -> None:
     """TEMP TABLE `name` with the index columns for lines [lo, hi) of `path`."""
-    if path is None or hi <= lo:
+    if path is None or (hi is not None and hi <= lo):
         con.execute("CREATE OR REPLACE TEMP VIEW lines AS SELECT 0 AS ord, "
                     "CAST(NULL AS VARCHAR) AS line WHERE false")
     else:
@@ -171,13 +173,15 @@ def _stamp(moment) -> str:
     return moment.strftime("%Y%m%dT%H%M%S") if moment is not None else "00000000T000000"
 
 
-def ensure_indexed(log: "AuditLog", size: int | None = None) -> None:
-    """Build the Parquet index of every sealed segment that has none (needs write access)."""
+def ensure_indexed(log: "AuditLog") -> None:
+    """Build the Parquet index of every sealed segment but the newest (which queries read
+    as the tail), when it has none. Needs write access; skipped without it."""
     paths, s = log.paths, log.identity.segment_events
-    size = log.size() if size is None else size
     have = {first for first, *_ in indexed_files(paths)}
-    for first in paths.segment_firsts():
-        if first + s <= size and first not in have:
+    firsts = paths.segment_firsts()
+    base = log.first_index()
+    for first in firsts[:-1]:
+        if first >= base and first not in have:
             try:
                 build_segment(paths, first, s)
             except PermissionError:
@@ -208,22 +212,24 @@ def _snapshots(paths: Paths, first: int) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
-def load_tail(con, log: "AuditLog", size: int) -> None:
-    """TEMP TABLE `tail` with the events of the open segment (snapshot + newer lines)."""
-    paths, s = log.paths, log.identity.segment_events
-    first = size - size % s
-    count = size - first
-    path = paths.segment(first) if count and paths.segment(first).exists() else None
-    snaps = [x for x in _snapshots(paths, first) if x[0] <= count] if path else []
+def load_tail(con, log: "AuditLog") -> None:
+    """TEMP TABLE `tail` with the events of the newest segment (snapshot + newer lines)."""
+    paths = log.paths
+    firsts = paths.segment_firsts()
+    first = firsts[-1] if firsts else None
+    path = paths.segment(first) if first is not None and first >= log.first_index() else None
+    snaps = _snapshots(paths, first) if path else []
     done = snaps[-1][0] if snaps else 0
-    materialize(con, "tail_new", path, done, count)
+    materialize(con, "tail_new", path, done, None)
     if snaps:
         con.execute("CREATE OR REPLACE TEMP TABLE tail AS SELECT * FROM read_parquet("
-                    f"{quote(str(snaps[-1][1]))}) UNION ALL BY NAME SELECT * FROM tail_new")
+                    f"{quote(str(snaps[-1][1]))}) WHERE idx < {int(first) + done} "
+                    "UNION ALL BY NAME SELECT * FROM tail_new")
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE tail AS SELECT * FROM tail_new")
-    if path and count - done >= SNAPSHOT_EVERY:
-        _snapshot(con, paths, first, count, snaps)
+    fresh = con.execute("SELECT count(*) FROM tail_new").fetchall()[0][0]
+    if path and fresh >= SNAPSHOT_EVERY:
+        _snapshot(con, paths, first, done + fresh, snaps)
 
 
 def _snapshot(con, paths: Paths, first: int, count: int, old) -> None:

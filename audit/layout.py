@@ -100,6 +100,28 @@ class Paths:
                 out.append(int(stem))
         return sorted(out)
 
+    @property
+    def latest_hint(self) -> Path:
+        return self.checkpoints / "LATEST"
+
+    def write_latest_hint(self, size: int) -> None:
+        """Point readers at the newest tree head (a hint: not fsynced, checked on use)."""
+        tmp = self.checkpoints / f".LATEST.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_text(f"{size}\n")
+        os.replace(tmp, self.latest_hint)
+
+    def latest_checkpoint_size(self) -> int | None:
+        """Size of the newest tree head: from the hint when it names an existing head with
+        no successor, else by listing the directory."""
+        try:
+            text = self.latest_hint.read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        if text.isdigit() and self.checkpoint(int(text)).exists():
+            return int(text)
+        sizes = self.checkpoint_sizes()
+        return sizes[-1] if sizes else None
+
     def checkpoint_sizes(self) -> list[int]:
         out = []
         for name in os.listdir(self.checkpoints) if self.checkpoints.is_dir() else ():

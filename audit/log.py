@@ -193,10 +193,10 @@ class AuditLog:
 
     def first_index(self) -> int:
         """Index of the oldest stored event (0 unless the log was pruned)."""
-        firsts = self.paths.segment_firsts()
-        if firsts:
-            return firsts[0]
-        return reader.stored_size(self.paths, self.identity.segment_events)[0]
+        from audit.retention import load_anchor
+
+        anchor = load_anchor(self.paths)
+        return anchor.size if anchor else 0
 
     def entries(self, start: int = 0, end: int | None = None) -> list[reader.Entry]:
         end = self.size() if end is None else end
@@ -238,8 +238,8 @@ class AuditLog:
         return cp
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
-        sizes = self.checkpoint_sizes()
-        return self.checkpoint_at(sizes[-1]) if sizes else None
+        size = self.paths.latest_checkpoint_size()
+        return self.checkpoint_at(size) if size is not None else None
 
     def verified_segment_root(self, first: int) -> bytes:
         """Root of a sealed segment recomputed from its records."""

@@ -153,9 +153,12 @@ def _covering_checkpoint(log: "AuditLog", index: int, size: int | None) -> Signe
     if size is not None:
         return log.checkpoint_at(size)
     latest = log.latest_checkpoint()
-    if (latest is None or latest.size <= index) and log.writable:
+    if (latest is None or latest.size <= index) and log.writable and index < log.size():
         latest = log.checkpoint()
     if latest is None or latest.size <= index:
+        size = log.size()
+        if index >= size:
+            raise ProofError(f"event #{index} is not in the log (it holds {size} events)")
         raise ProofError(f"event #{index} is not covered by a signed tree head yet")
     return latest
 
@@ -173,9 +176,8 @@ def resolve_index(log: "AuditLog", event: int | str) -> int:
 
 def prove_inclusion(log: "AuditLog", event: int | str, tree_size: int | None = None) -> InclusionProof:
     index = resolve_index(log, event)
-    size = log.size()
-    if not 0 <= index < size:
-        raise ProofError(f"event #{index} is not in the log (it holds {size} events)")
+    if index < 0:
+        raise ProofError("an event index is a whole number from 0")
     if index < log.first_index():
         raise ProofError(f"event #{index} was pruned (the log keeps events from #{log.first_index()})")
     cp = _covering_checkpoint(log, index, tree_size)

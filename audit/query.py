@@ -125,16 +125,16 @@ def _files_for(log: "AuditLog", since: datetime | None, until: datetime | None) 
     lo = since.strftime("%Y%m%dT%H%M%S") if since else None
     hi = until.strftime("%Y%m%dT%H%M%S") if until else None
     base = log.first_index()
+    firsts = log.paths.segment_firsts()
+    newest = firsts[-1] if firsts else 0  # the newest segment is read as the tail
     return [str(path) for first, tmin, tmax, path in indexed_files(log.paths)
-            if first >= base and (hi is None or tmin <= hi) and (lo is None or tmax >= lo)]
+            if base <= first < newest and (hi is None or tmin <= hi) and (lo is None or tmax >= lo)]
 
 
 def events_relation(con, log: "AuditLog", since=None, until=None) -> str:
     """Make view `events` (index + tail) in `con`; returns its name."""
-    size = log.size()
-    if log.paths.index.exists() or log.writable:
-        ensure_indexed(log, size)
-    load_tail(con, log, size)
+    ensure_indexed(log)
+    load_tail(con, log)
     files = _files_for(log, since, until)
     if files:
         con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM read_parquet("

@@ -490,6 +490,7 @@ class Appender:
         prev = (st.ck_size, st.ck_hash) if st.ck_hash is not None else None
         signed = Checkpoint(self.signer.name, size, root, now, prev).sign(self.signer)
         write_atomic(self.paths.checkpoint(size), signed.to_text().encode())
+        self.paths.write_latest_hint(size)
         st.ck_size, st.ck_hash, st.ck_time = size, signed.note_hash(), now
         st.ck_seen = self._ck_dir_stamp()
         st.pending = {k: v for k, v in st.pending.items() if k > size}

@@ -33,6 +33,8 @@ class TreeFile:
             if os.fstat(self._fd).st_size != self.size:
                 os.ftruncate(self._fd, self.size)
             self._mm = mmap.mmap(self._fd, self.size)
+        elif os.fstat(self._fd).st_size == self.size:  # readers: page-cache reads, no syscalls
+            self._mm = mmap.mmap(self._fd, self.size, prot=mmap.PROT_READ)
 
     def offset(self, level: int, index: int) -> int:
         return (self._base[level] + index) * HASH_SIZE
@@ -52,7 +54,7 @@ class TreeFile:
         return os.pread(self._fd, HASH_SIZE, at)
 
     def leaves(self, count: int) -> list[bytes]:
-        data = os.pread(self._fd, count * HASH_SIZE, 0)
+        data = bytes(self._mm[:count * HASH_SIZE]) if self._mm is not None else os.pread(self._fd, count * HASH_SIZE, 0)
         return [data[i:i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
     def root(self) -> bytes:
