@@ -31,6 +31,8 @@ from .vector import as_strings, cell_entities
 def _text_sql() -> str:
     parts = []
     for p in text_patterns():
+        if p.presidio_only:
+            continue
         pattern = sql_literal(sql_extract_regex(p))
         parts.append(f"SELECT r, '{p.entity.value}' AS want, '{p.name}' AS pattern, "
                      f"unnest(regexp_extract_all(h, {pattern}, 1)) AS cand FROM src")

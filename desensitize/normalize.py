@@ -41,6 +41,8 @@ HALF_FROM = "".join(_WIDE) + "\uff0d\u3000"
 HALF_TO = "".join(_NARROW) + "- "
 
 _WIDE_SET = frozenset(_WIDE)
+# a value with none of these characters is already normalized
+CHANGES = "".join(_WIDE) + "".join(_LOWER) + SEPARATORS
 _WIDE_TO = {w: _upper(n) for w, n in zip(_WIDE, _NARROW)}
 _NORM_TABLE = str.maketrans(NORM_FROM[: len(NORM_TO)], NORM_TO, NORM_FROM[len(NORM_TO):])
 _HALF_TABLE = str.maketrans(HALF_FROM, HALF_TO)
@@ -158,7 +160,8 @@ def id_check_sql(body: str) -> str:
 def canonical_steps(entity: Optional[Entity]) -> list[str]:
     """canonical_identifier() of a normalized, non-empty value, as SQL steps (`{x}`: previous)."""
     if entity == Entity.MOBILE:
-        return ["CASE WHEN regexp_full_match({x}, '(\\+86|0086|86)1[0-9]{{10}}') THEN right({x}, 11) ELSE {x} END"]
+        return ["CASE WHEN length({x}) <= 11 THEN {x} "
+                "WHEN regexp_full_match({x}, '(\\+86|0086|86)1[0-9]{{10}}') THEN right({x}, 11) ELSE {x} END"]
     if entity == Entity.LANDLINE:
         return ["replace(replace({x}, '(', ''), ')', '')",
                 "CASE WHEN regexp_matches({x}, '^(\\+86|0086)[1-9]') "
@@ -167,7 +170,7 @@ def canonical_steps(entity: Optional[Entity]) -> list[str]:
         # 15 digits → ' ' + the 17-digit body (a space never survives normalization, so it
         # marks the rows to finish), then the body + its check character
         check = id_check_sql("substr({x}, 2)").replace("{", "{{").replace("}", "}}").replace("{{x}}", "{x}")
-        return ["CASE WHEN length({x}) = 15 AND regexp_full_match({x}, '[0-9]{{15}}') "
+        return ["CASE WHEN length({x}) <> 15 THEN {x} WHEN regexp_full_match({x}, '[0-9]{{15}}') "
                 "THEN ' ' || substr({x}, 1, 6) || '19' || substr({x}, 7, 9) ELSE {x} END",
                 "CASE WHEN starts_with({x}, ' ') THEN substr({x}, 2) || " + check + " ELSE {x} END"]
     return []
@@ -205,7 +208,7 @@ def normalize_array(values, *, entity: Optional[Entity] = None, canonical: bool 
     if canonical and entity == Entity.EMAIL:
         from .sqlkit import run_on_array
         return run_on_array(arr, canonical_sql("v", entity))
-    dirty = pc.fill_null(pc.match_substring_regex(arr, "[^0-9A-Z]"), False)
+    dirty = pc.fill_null(pc.match_substring_regex(arr, _class(CHANGES)), False)
     if pc.any(dirty).as_py():
         sub = arr.filter(dirty)
         sub = _narrow_array(sub)

@@ -42,6 +42,7 @@ class TextPattern:
     cue: str = ""  # text before the identifier that must be present (not part of the finding)
     post: str = ""  # text after it that must be present (not part of the finding)
     score: float = 0.5  # Presidio base score before validation and context
+    presidio_only: bool = False  # weak alone: only with context (Presidio), never in bulk scans
 
 
 def _name_body() -> str:
@@ -84,12 +85,22 @@ def text_patterns() -> tuple[TextPattern, ...]:
                     r"(?:[0-9]+(?:幢|栋|号楼))?(?:[0-9]+单元)?(?:[0-9]+室)?", bounded=False, score=0.6),
         TextPattern(Entity.BIRTH_DATE, "birth_date_after_cue", date, bounded=False,
                     cue=_alt(BIRTH_CUES) + r"[:：]?\s?", score=0.6),
+        # a value that is only a name or only a date: weak unless the context (a column name
+        # such as 姓名 or 出生日期, given as Presidio request context) says what it is
+        TextPattern(Entity.PERSON_NAME, "name_alone", _name_body(), bounded=False, score=WEAK, presidio_only=True),
+        TextPattern(Entity.BIRTH_DATE, "date_alone", r"[12][0-9]{3}[-/.年]?[01]?[0-9][-/.月]?[0-3]?[0-9]日?",
+                    score=WEAK, presidio_only=True),
     )
+
+
+WEAK = 0.3
 
 
 def presidio_regex(p: TextPattern) -> str:
     """Python `regex` pattern whose whole match is the identifier (look-arounds for context)."""
     body = f"(?<![0-9A-Za-z]){p.body}(?![0-9A-Za-z])" if p.bounded else p.body
+    if p.presidio_only:  # the whole value (between separators), not part of a word
+        body = f"(?<![\\p{{Han}}0-9A-Za-z]){body}(?![\\p{{Han}}0-9A-Za-z])"
     if p.cue:  # \K: the cue must match but is not part of the finding (faster than a look-behind)
         body = f"(?:{p.cue})\\K{body}"
     if p.post:

@@ -10,7 +10,10 @@ Differences from `PatternRecognizer`, all deliberate:
 - a regex that times out raises `CannotCertify` instead of being logged and skipped
   (Presidio's default is fail-open);
 - context words are looked for in a window of characters before the match (Chinese has
-  no spaces to split tokens on, and the no-op NLP engine gives no tokens);
+  no spaces to split tokens on, and the no-op NLP engine gives no tokens) and in the
+  request's context (Presidio's `analyze_dict` passes the column name);
+- a weak pattern (a bare name or date) stays weak when validated: only context raises it
+  over the threshold;
 - nothing is ever logged: a log line could carry the text.
 """
 
@@ -25,7 +28,7 @@ from ..checks import detect_value
 from ..entities import Entity
 from ..errors import CannotCertify
 from ..normalize import halfwidth, normalize_identifier
-from ..patterns import presidio_regex, text_patterns
+from ..patterns import WEAK, presidio_regex, text_patterns
 
 REGEX_TIMEOUT_SECONDS = 2.0
 CONTEXT_WINDOW = 12  # characters before a match searched for context words
@@ -77,7 +80,10 @@ class CnPatternRecognizer(PatternRecognizer):
         validation = self.validate_result(text[start:end])
         explanation = self.build_regex_explanation(self.name, pattern.name, pattern.regex, pattern.score,
                                                    validation, flags)
-        score = pattern.score if validation is None else (self.MAX_SCORE if validation else self.MIN_SCORE)
+        if validation is None or (validation and pattern.score <= WEAK):
+            score = pattern.score  # a weak pattern stays weak until context raises it
+        else:
+            score = self.MAX_SCORE if validation else self.MIN_SCORE
         explanation.score = score
         if score <= self.MIN_SCORE:
             return None
@@ -97,10 +103,11 @@ class CnPatternRecognizer(PatternRecognizer):
     def enhance_using_context(self, text: str, raw_recognizer_results: List[RecognizerResult],
                               other_raw_recognizer_results: List[RecognizerResult], nlp_artifacts,
                               context: Optional[List[str]] = None) -> List[RecognizerResult]:
-        words = [w for w in (self.context or []) + list(context or []) if w]
+        words = [normalize_identifier(w) for w in (self.context or []) if w]
+        given = [normalize_identifier(str(c)) for c in (context or []) if c]  # e.g. the column name
         for result in raw_recognizer_results:
             window = normalize_identifier(text[max(0, result.start - CONTEXT_WINDOW): result.start]) or ""
-            word = next((w for w in words if normalize_identifier(w) in window), None)
+            word = next((w for w in words if w in window or any(w in g for g in given)), None)
             if word is not None and result.score < self.MAX_SCORE:
                 result.score = min(self.MAX_SCORE, result.score + CONTEXT_BOOST)
                 if result.analysis_explanation:
