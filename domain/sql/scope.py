@@ -137,3 +137,20 @@ class Scope:
             d.table: {c.name.lower(): (c.sql_type or "UNKNOWN") for c in d.columns}
             for d in self.datasets
         }
+
+
+_ARROW_TO_SQL = {
+    "string": "VARCHAR", "large_string": "VARCHAR", "bool": "BOOLEAN", "int8": "TINYINT",
+    "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT", "uint8": "SMALLINT",
+    "uint16": "INTEGER", "uint32": "BIGINT", "float": "FLOAT", "double": "DOUBLE",
+    "date32[day]": "DATE",
+}
+
+
+def sql_type_of(arrow_type: str) -> str:
+    """SQL type for a raw-store column type (`RawDatasetInfo.dtypes`); '' when unknown."""
+    if arrow_type.startswith("timestamp"):
+        return "TIMESTAMP"
+    if arrow_type.startswith("decimal"):
+        return "DECIMAL"
+    return _ARROW_TO_SQL.get(arrow_type, "")

@@ -70,13 +70,18 @@ def build_session(master: str = "local[2]", connect_url: str = "", driver_memory
     return session
 
 
+CANCEL_GRACE_SECONDS = 10.0  # how long a cancelled query may take to stop before the session goes
+
+
 class SparkEngine(Engine):
     name = "spark"
 
     def __init__(self, session=None, *, master: str = "local[2]", connect_url: str = "",
-                 driver_memory: str = "4g"):
+                 driver_memory: str = "4g", extra_conf: Mapping[str, str] | None = None):
         self._session = session
         self._settings = (master, connect_url, driver_memory)
+        self._extra_conf = dict(extra_conf or {})
+        self._abandoned: list = []
         self._lock = threading.Lock()
 
     @property
@@ -84,7 +89,7 @@ class SparkEngine(Engine):
         with self._lock:
             if self._session is None:
                 master, connect_url, memory = self._settings
-                self._session = build_session(master, connect_url, memory)
+                self._session = build_session(master, connect_url, memory, self._extra_conf)
             return self._session
 
     def check_session(self) -> None:
@@ -114,8 +119,9 @@ class SparkEngine(Engine):
 
             result = finish(table, plan, self.name, Timings(prepared - started, executed - prepared, 0.0), fallback)
         finally:
-            for view in views.values():
-                spark.catalog.dropTempView(view)
+            if spark not in self._abandoned:  # a killed session's views went with its JVM
+                for view in views.values():
+                    spark.catalog.dropTempView(view)
         total = time.perf_counter() - started
         return replace(result, timings=replace(result.timings, total_s=total))
 
@@ -140,7 +146,9 @@ class SparkEngine(Engine):
         worker.join(limits.timeout_seconds)
         if worker.is_alive():
             self._cancel(spark, group)
-            worker.join(5.0)
+            worker.join(CANCEL_GRACE_SECONDS)
+            if worker.is_alive():
+                self._abandon_session(spark)
             raise QueryInterrupted(f"the query ran longer than the time limit of {limits.timeout_seconds:g} s "
                                    "and was stopped", "time")
         if "error" in box:
@@ -164,6 +172,35 @@ class SparkEngine(Engine):
                 spark.removeTag(group)
             except Exception:  # pragma: no cover - best effort on a broken session
                 pass
+
+    def _abandon_session(self, spark) -> None:
+        """Last resort when cancelling did not stop a query: Spark tasks in a tight loop (a
+        nested-loop join, for one) ignore interruption and would hold every executor slot,
+        starving all later queries. A local session is killed with its JVM and rebuilt on the
+        next query; a cluster or Connect session is left to the cluster manager."""
+        master, connect_url, _ = self._settings
+        if connect_url or not str(master).startswith("local"):
+            return
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession
+
+        self._abandoned.append(spark)
+        gateway = getattr(spark.sparkContext, "_gateway", None)
+        proc = getattr(gateway, "proc", None)
+        try:
+            gateway.shutdown() if gateway is not None else None
+        except Exception:  # pragma: no cover - the JVM may already be gone
+            pass
+        if proc is not None:
+            proc.kill()
+            proc.wait(30)
+        SparkContext._active_spark_context = None
+        SparkContext._gateway = None
+        SparkContext._jvm = None
+        SparkSession._instantiatedSession = None
+        SparkSession._activeSession = None
+        with self._lock:
+            self._session = None
 
     def _cancel(self, spark, group: str) -> None:
         spark.interruptTag(group)

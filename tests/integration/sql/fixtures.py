@@ -75,12 +75,15 @@ def limits() -> Limits:
     return Limits(timeout_seconds=120, memory_limit="2GB", max_result_rows=50_000)
 
 
+SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "2"}
+
+
 @pytest.fixture(scope="session")
 def spark_session():
     from domain.sql.engines.spark_engine import build_session
 
     # fails loudly (never skips) when Java or Spark is missing
-    session = build_session(driver_memory="2g", extra_conf={"spark.sql.shuffle.partitions": "2"})
+    session = build_session(driver_memory="2g", extra_conf=SPARK_TEST_CONF)
     yield session
 
 
@@ -95,7 +98,8 @@ def duckdb_engine():
 def spark_engine(spark_session):
     from domain.sql.engines.spark_engine import SparkEngine
 
-    return SparkEngine(spark_session)
+    # the engine rebuilds the session with the same settings if it ever has to kill it
+    return SparkEngine(spark_session, driver_memory="2g", extra_conf=SPARK_TEST_CONF)
 
 
 @pytest.fixture(scope="session", params=["duckdb", "spark"])

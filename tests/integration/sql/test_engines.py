@@ -134,9 +134,9 @@ def test_views_expose_only_granted_columns_and_the_unit(registers, raw_sources):
     assert not check("SELECT count(DISTINCT id_number) FROM population", narrow).allowed
 
 
-def test_provider_picks_the_engine(spark_session):
+def test_provider_picks_the_engine(spark_engine):
     assert EngineProvider().create_engine().name == "duckdb"
-    provider = EngineProvider({"engine": "spark", "spark_session": spark_session})
+    provider = EngineProvider({"engine": "spark", "spark_session": spark_engine.session})
     assert provider.create_engine() is provider.create_engine()
     assert provider.create_engine().name == "spark"
     with pytest.raises(SqlEngineError, match="unknown engine"):
@@ -166,7 +166,8 @@ def test_spark_session_without_the_kms_jar_is_refused():
         SparkEngine(Session()).check_session()
 
 
-def test_spark_drops_its_views_and_keeps_keys_out_of_plans(spark_engine, spark_session, scope, raw_sources, limits):
+def test_spark_drops_its_views_and_keeps_keys_out_of_plans(spark_engine, scope, raw_sources, limits):
+    spark_session = spark_engine.session
     import base64
 
     decision = allowed("SELECT district, count(*) FROM population GROUP BY 1", scope)
