@@ -177,6 +177,7 @@ class CatalogService:
         source = Path(source)
         table, source_format = raw.read_source(source)
         classification = raw.classify(table)
+        table = raw.typed(table, classification)
         key, wrapped = self.d.keys.generate(DATASET_KEY, name)
         staging = self.d.home / "raw" / f".staging-{uuid.uuid4().hex}"
         try:
@@ -285,7 +286,7 @@ class CatalogService:
             if requested not in {c["name"] for c in direct}:
                 raise InvalidInput(f"privacy unit {requested!r} must be a direct-identifier column of {dataset.name}")
             return requested
-        keyed = [c["name"] for c in direct if c.get("entity") in ("CN_RESIDENT_ID", "CN_USCC")]
+        keyed = [c["name"] for c in direct if c.get("entity") in ("CN_RESIDENT_ID", "CN_CREDIT_CODE")]
         if len(keyed) == 1:
             return keyed[0]
         raise InvalidInput(

@@ -28,6 +28,7 @@ PROVIDERS = {
     "enterprise": ("zj-scjg", "企业登记信息 (enterprise register)", "unconditional", "daily"),
     "social_insurance": ("zj-rlsb", "社保缴费记录 (social insurance contributions)", "restricted", "monthly"),
 }
+PRIVACY_UNIT = {"population": "id_number", "enterprise": "credit_code", "social_insurance": "id_number"}
 GRANT_COLUMNS = {
     "population": ("id_number", "sex", "birth_date", "district", "education"),
     "enterprise": ("credit_code", "industry", "district", "registered_capital_wan", "status"),
@@ -132,7 +133,7 @@ def _ingest_all(run: DemoRun, domain, files: dict[str, Path]) -> None:
         staff = _person(domain, admin, f"{provider}-clerk", f"{provider} data clerk", "provider", provider, run)
         ds = domain.catalog.ingest(staff, files[name], name=name, title=title, provider=provider,
                                    open_attribute=attribute, update_frequency=frequency)
-        ds = domain.catalog.confirm(staff, name)
+        ds = domain.catalog.confirm(staff, name, privacy_unit=PRIVACY_UNIT[name])
         table = Table(title=f"{ds.name}: {ds.title} — {ds.rows:,} rows, grade {ds.grade}, open: {ds.open_attribute.value}")
         for col in ("column", "class", "entity"):
             table.add_column(col)
