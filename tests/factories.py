@@ -66,3 +66,72 @@ def add_person(domain, principal_id: str, role: str, org: str | None = None):
 def term(domain, days: int = 365) -> tuple[date, date]:
     today = domain.today()
     return today, today + timedelta(days=days)
+
+
+# -- a small world: three agencies' datasets, two operators, an active grant ------------------
+
+GRANT_COLUMNS = {
+    "population": ("id_number", "sex", "birth_date", "district", "education"),
+    "enterprise": ("credit_code", "industry", "district", "registered_capital_wan", "status"),
+    "social_insurance": ("id_number", "credit_code", "period", "contribution_base"),
+}
+PRIVACY_UNIT = {"population": "id_number", "enterprise": "credit_code", "social_insurance": "id_number"}
+PROVIDER_OF = {"population": "zj-gongan", "enterprise": "zj-scjg", "social_insurance": "zj-rlsb"}
+
+
+class World:
+    """A domain with demo data registered and confirmed, operators op-hz (staff alice) and
+    op-other (staff bob), and an active grant for each operator. Build once per module."""
+
+    def __init__(self, home: Path, people: int = 300, clock: MovableClock | None = None):
+        from domain import demo_data
+
+        self.home = Path(home)
+        self.clock = clock or MovableClock()
+        self.domain = d = new_domain(self.home / "domain", self.clock)
+        self.data = demo_data.generate(people=people, firms=max(30, people // 10))
+        self.files = demo_data.write_files(self.data, self.home / "input")
+        self.providers = {}
+        for name, provider in PROVIDER_OF.items():
+            clerk = add_person(d, f"{provider}-clerk", "provider", provider)
+            self.providers[name] = clerk
+            d.catalog.ingest(clerk, self.files[name], name=name, title=f"{name} register",
+                             provider=provider, open_attribute="restricted")
+            d.catalog.confirm(clerk, name, privacy_unit=PRIVACY_UNIT[name])
+        add_operator(d, "op-hz", "91330106MA2KXXXX1")
+        add_operator(d, "op-other", "91330106MA2KYYYY1")
+        self.alice = add_staff(d, "alice", "op-hz")
+        self.bob = add_staff(d, "bob", "op-other")
+        self.grant = self.new_grant("op-hz")
+        self.other_grant = self.new_grant("op-other")
+
+    @property
+    def admin(self):
+        return admin(self.domain)
+
+    def new_grant(self, operator_id: str = "op-hz", columns=None, activate: bool = True):
+        d = self.domain
+        starts, ends = term(d)
+        grant = d.grants.create(self.admin, operator_id=operator_id, scenario="labour market study",
+                                columns=columns or GRANT_COLUMNS, emergency_plan="EP-2026-017",
+                                starts_on=starts, expires_on=ends)
+        return d.grants.activate(self.admin, grant.id, "approved") if activate else grant
+
+    def an_id_number(self, row: int = 0) -> str:
+        return self.data.population.column("id_number")[row].as_py()
+
+    def audit_bodies(self) -> list[str]:
+        """Every logged event's canonical JSON."""
+        return [entry.body for entry in self.domain.audit_log.entries()]
+
+    def audit_files_contain(self, needle: str) -> bool:
+        """Does any file of the audit folder hold `needle` (UTF-8 bytes)?"""
+        return _any_file_contains(self.domain.home / "audit", needle.encode())
+
+
+def _any_file_contains(folder: Path, needle: bytes) -> bool:
+    return any(path.is_file() and needle in path.read_bytes() for path in Path(folder).rglob("*"))
+
+
+def any_file_contains(folder: Path, needle: str) -> bool:
+    return _any_file_contains(folder, needle.encode())
