@@ -63,8 +63,9 @@ QUERIES = [
     "SELECT g, count(*), sum(x) FROM events WHERE g < 5 GROUP BY g",
     "SELECT count(*), avg(x) FROM events WHERE x > 0.99",
     "SELECT count(*) FROM events WHERE d BETWEEN DATE '2024-06-01' AND DATE '2024-06-07'",
-    "SELECT g, count(*) FROM events WHERE note LIKE 'free text note number 19999%' GROUP BY g",
-    "SELECT length(note) AS len, count(*) FROM events WHERE g IN (3, 30) GROUP BY 1",
+    # groups stay above k (10 distinct people): the engine suppresses smaller ones, plain DuckDB not
+    "SELECT count(*) FROM events WHERE note LIKE 'free text note number 19999%'",
+    "SELECT length(note) >= 87 AS six_digits, count(*) FROM events WHERE g IN (3, 30) GROUP BY 1",
     "SELECT a.g, count(*) FROM events a JOIN events b ON a.person_id = b.person_id "
     "WHERE b.g = 7 GROUP BY a.g",
     "SELECT date_trunc('month', d) AS m, count(DISTINCT person_id) FROM events GROUP BY 1",
