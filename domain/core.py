@@ -135,6 +135,12 @@ class Domain:
 
         return QueryService(self)
 
+    @cached_property
+    def exports(self):
+        from domain.exports import build_export_service
+
+        return build_export_service(self)
+
     # -- helpers shared by the services -----------------------------------------------
     def today(self) -> date:
         return self.clock().date()

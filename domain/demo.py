@@ -94,6 +94,8 @@ def run_demo(home: Path, people: int = 100_000, console: Console | None = None) 
              lambda: _query(run, domain, alice, grant.id, SMALL_CELL_SQL, limit=8))
     run.step("7. Raw-row attempts are refused, each with its reason",
              lambda: _refusals(run, domain, alice, grant.id))
+    run.step("8. An aggregate product is checked, approved by two reviewers and released; "
+             "a product holding raw identifiers is blocked", lambda: _exports(run, domain, alice, grant))
     for extra in domain.demo_extensions:
         extra(run, domain, grant)
     run.step("Audit: every step above is on a signed, verifiable record", lambda: _audit(run, domain))
@@ -208,6 +210,47 @@ def _refusals(run: DemoRun, domain, actor, grant_id: str) -> None:
             reason = exc.diagnostics()
         table.add_row(what, sql, reason)
     run.console.print(table)
+
+
+EXPORT_SQL = "SELECT district, education, count(*) AS n FROM population GROUP BY 1, 2 ORDER BY 1, 2"
+
+
+def _exports(run: DemoRun, domain, alice, grant) -> None:
+    """Export review through the real domain: checks on raw data inside the engine, two
+    reviewers outside the operator, a signed and watermarked release; raw identifiers blocked."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    products = run.home / "products" / "demo"
+    products.mkdir(parents=True, exist_ok=True)
+    outcome = domain.queries.run(alice, grant.id, EXPORT_SQL)
+    good = products / "headcount_by_district_education.csv"
+    pacsv.write_csv(outcome.table, good)
+    people = pacsv.read_csv(run.home / "demo-input" / "population_gbk.csv",
+                            read_options=pacsv.ReadOptions(encoding="gbk"),
+                            convert_options=pacsv.ConvertOptions(column_types={"id_number": pa.string()}))
+    bad = products / "top_contributors.csv"  # as if copied out of a job's raw-data view
+    pacsv.write_csv(people.select(["id_number", "district"]).slice(0, 40), bad)
+    svc = domain.exports
+    rita, rob = domain.principals.get("rita"), domain.principals.get("rob")
+    ok = svc.submit(alice, grant_id=grant.id, scenario=grant.scenario, kind="data_package", file=good)
+    for reviewer in (rita, rob):
+        svc.vote(reviewer, ok.id, "approve", reason="aggregate counts, k well above 10")
+    released = svc.release(rob, ok.id)
+    blocked = svc.submit(alice, grant_id=grant.id, scenario=grant.scenario, kind="data_package", file=bad)
+    table = Table("request", "product", "status", "automatic checks")
+    for request in (svc.get(ok.id), svc.get(blocked.id)):
+        checks = ", ".join(f"{c.rule}: {c.status.value if hasattr(c.status, 'value') else c.status}"
+                           for c in svc.checks(request))
+        table.add_row(request.id, request.product_name, request.status.value, checks)
+    run.console.print(table)
+    manifest = svc.verify(released.path)
+    run.console.print(f"released [bold]{Path(released.path).relative_to(run.home)}[/] with a signed manifest; "
+                      f"verified: reviewers {', '.join(r['id'] for r in manifest['reviewers'])}, "
+                      f"sha256 {manifest['sha256'][:16]}…")
+    request = svc.get(blocked.id)
+    first = (request.status_reason or "").split(" | ")
+    run.console.print(f"blocked before any reviewer saw it ({len(first)} findings), first: {first[0]}")
 
 
 def _audit(run: DemoRun, domain) -> None:

@@ -43,6 +43,7 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("demo", "domain.cli.demo:demo"),
     ("audit", "audit.cli:app"),
     ("desensitize", "desensitize.cli:app"),
+    ("export", "export_review.cli:app"),
 ]
 
 
@@ -73,6 +74,16 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
+
+
+def _configure_packages() -> None:
+    """Hand the packages' command groups what they need from the domain (no heavy imports)."""
+    from domain.cli import exports
+
+    exports.configure()
+
+
+_configure_packages()
 
 
 def _one_line(text: str) -> str:

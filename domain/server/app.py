@@ -23,9 +23,21 @@ def create_app(domain) -> FastAPI:
     app.state.domain = domain
     _install_error_handlers(app)
     app.include_router(routes.router, prefix="/api/v1")
+    _mount_export_review(app, domain)
     for extension in domain.server_extensions:
         extension(app)
     return app
+
+
+def _mount_export_review(app: FastAPI, domain) -> None:
+    """The reviewers' pages at /review, over `domain.exports`, signed in as on the API."""
+    from export_review import create_router
+
+    from domain.exports import csrf_secret
+    from domain.server.deps import current_principal
+
+    app.include_router(create_router(service=lambda: domain.exports, principal=current_principal,
+                                     csrf_secret=csrf_secret(domain), prefix="/review"))
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,141 @@
+"""The domain's side of export review (R4, R5, R21, R22).
+
+export_review/ never imports domain/; it asks for two things, implemented here:
+
+* `DomainRawAccess` — the granted raw datasets as views in a trusted, read-only, locked-down
+  DuckDB connection. Each view reads the encrypted raw store natively (the Parquet data keys
+  are registered in the connection's memory only, as the query engine does), so nothing is
+  decrypted to disk and raw rows never leave the engine: the checks register the product in
+  the connection and only counts come out.
+* `DomainGrants` — the `GrantDirectory`: a domain grant as export_review's `GrantInfo`.
+
+`build_export_service(domain)` wires them into an `ExportService` (the cached
+`Domain.exports`); `csrf_secret(domain)` gives the reviewer pages their CSRF key, kept in the
+domain's key store.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
+
+from domain.errors import NotFound
+
+if TYPE_CHECKING:
+    from domain.core import Domain
+
+CSRF_KEY = ("export-review-csrf", "web")
+_secret_lock = threading.Lock()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DomainGrants:
+    """`GrantDirectory` over the domain's grants (expiry applied as on every request)."""
+
+    def __init__(self, domain: "Domain"):
+        self.d = domain
+
+    def grant(self, grant_id: str):
+        from export_review.protocols import GrantInfo
+
+        try:
+            grant = self.d.grants.sync_expiry(self.d.grants.get(grant_id))
+        except NotFound:
+            raise KeyError(grant_id) from None
+        today = self.d.today()
+        return GrantInfo(
+            id=grant.id, operator_id=grant.operator_id, scenarios=(grant.scenario,),
+            active=grant.is_usable(today), datasets=dict(grant.columns),
+            status=grant.effective_status(today).value,
+        )
+
+
+class DomainRawAccess:
+    """`RawAccess` for one grant: its datasets (every column, so identifiers outside the
+    granted columns are found too) as views over the encrypted raw store."""
+
+    def __init__(self, domain: "Domain", dataset_names: tuple[str, ...], *, threads: int = 2,
+                 memory_limit: str = "4GB"):
+        self.d = domain
+        self.names = tuple(sorted(dataset_names))
+        self.threads = threads
+        self.memory_limit = memory_limit
+
+    def datasets(self):
+        from export_review.protocols import RawColumn, RawDataset
+
+        found = []
+        for name in self.names:
+            ds = self.d.catalog.get(name)
+            columns = tuple(RawColumn(c.name, c.dtype, c.klass, c.entity) for c in ds.columns)
+            found.append(RawDataset(name=name, relation=name, columns=columns,
+                                    privacy_unit=ds.privacy_unit))
+        return tuple(found)
+
+    @contextmanager
+    def connect(self) -> Iterator[object]:
+        from export_review.engine import locked_connection
+
+        con = locked_connection(self.threads, self.memory_limit)
+        try:
+            paths = []
+            for t_index, name in enumerate(self.names):
+                paths += self._attach(con, t_index, name)
+            # The same settings as the query engine: decryption needs the scan unsplit.
+            con.execute("SET disabled_optimizers = 'filter_pushdown,join_filter_pushdown'")
+            con.execute(f"SET allowed_paths = [{', '.join(_literal(p) for p in paths)}]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            yield con
+        finally:
+            con.close()
+
+    def _attach(self, con, t_index: int, name: str) -> list[str]:
+        dataset = self.d.queries.open_raw(name)
+        parts, paths = [], []
+        for f_index, raw_file in enumerate(dataset.files):
+            key_name = f"x{t_index}_{f_index}"
+            con.execute(f"PRAGMA add_parquet_key({_literal(key_name)}, "
+                        f"{_literal(base64.b64encode(raw_file.dek).decode())})")
+            parts.append(f"SELECT * FROM read_parquet({_literal(str(raw_file.path))}, "
+                         f"encryption_config={{footer_key: {_literal(key_name)}}})")
+            paths.append(str(raw_file.path))
+        con.execute(f"CREATE TEMP VIEW {_ident(name)} AS {' UNION ALL '.join(parts)}")
+        return paths
+
+
+def raw_access_for(domain: "Domain", grant_id: str) -> DomainRawAccess:
+    """The raw datasets of a grant, for the export checks (a missing grant blocks: KeyError)."""
+    try:
+        grant = domain.grants.get(grant_id)
+    except NotFound:
+        raise KeyError(grant_id) from None
+    return DomainRawAccess(domain, tuple(grant.columns))
+
+
+def build_export_service(domain: "Domain"):
+    from export_review import ExportService
+
+    return ExportService(domain.store, domain.home, grants=DomainGrants(domain),
+                         raw_for=lambda grant_id: raw_access_for(domain, grant_id),
+                         clock=domain.clock)
+
+
+def csrf_secret(domain: "Domain") -> bytes:
+    """The reviewer pages' CSRF key: a data key in the domain's key store, made on first use."""
+    purpose, owner = CSRF_KEY
+    with _secret_lock:
+        if not domain.keys.exists(purpose, owner):
+            with domain.store.transaction() as tx:
+                if tx.one("SELECT 1 FROM data_keys WHERE purpose=? AND owner=?", (purpose, owner)) is None:
+                    domain.keys.create(tx, purpose, owner)
+    return domain.keys.get(purpose, owner)
