@@ -66,9 +66,11 @@ class LocalAuthenticator:
         row = self.d.store.one("SELECT * FROM principals WHERE id=?", (principal_id,))
         ok = verify_password(password, row["password_hash"] if row else None)
         if not ok or row is None or row["status"] != PrincipalStatus.ACTIVE:
+            # The typed user id is attacker-controlled text (empty, an ID number typed by
+            # mistake, a password): record it only when it names a known principal.
             self.d.record_refusal(
-                Action.AUTH_DENIED, actor_id=str(principal_id)[:64], role="unknown",
-                reason="login failed",
+                Action.AUTH_DENIED, actor_id=row["id"] if row else "unknown", role="unknown",
+                reason="login failed" if row else "login failed: unknown principal",
             )
             raise AuthenticationFailed()
         principal = principal_from_row(row)
