@@ -34,6 +34,7 @@ class Domain:
         self.store = Store(self.home / CONTROL_DB, clock, self.audit_log)
         self.keys = KeyStore(self.home / "keys", self.store)
         self.grant_hooks: list = []  # callbacks (grant_id, new_status) after a grant changes
+        self.grant_hooks.append(self._grant_changed_for_tenants)
         self.demo_extensions: list = []  # callables (run, domain, grant) adding demo steps
         self.server_extensions: list = []  # callables (fastapi_app) adding routers of other packages
         outbox.ensure_schema(self.store._conn())
@@ -45,7 +46,9 @@ class Domain:
     def migrations() -> list[tuple[str, list[str]]]:
         from domain import schema
 
-        found = [("domain", schema.MIGRATIONS)]
+        from domain import tenancy
+
+        found = [("domain", schema.MIGRATIONS), ("domain_tenancy", tenancy.MIGRATIONS)]
         try:
             from export_review import store as export_store
         except ImportError:
@@ -140,6 +143,17 @@ class Domain:
         from domain.exports import build_export_service
 
         return build_export_service(self)
+
+    @cached_property
+    def tenancy(self):
+        from domain.tenancy import TenantService
+
+        return TenantService(self)
+
+    def _grant_changed_for_tenants(self, grant_id: str, new_status) -> None:
+        """A suspended grant suspends its tenants; a terminated or expired one terminates them."""
+        if getattr(new_status, "value", new_status) in ("suspended", "terminated", "expired"):
+            self.tenancy.on_grant_change(grant_id, new_status)
 
     # -- helpers shared by the services -----------------------------------------------
     def today(self) -> date:
