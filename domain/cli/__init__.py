@@ -44,6 +44,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("audit", "audit.cli:app"),
     ("desensitize", "desensitize.cli:app"),
     ("export", "export_review.cli:app"),
+    ("tenant", "domain.cli.tenants:app"),
+    ("query", "domain.cli.query:query"),
 ]
 
 
