@@ -1,0 +1,153 @@
+"""Export review through the real domain: raw store, grants, checks in the engine, two
+reviewers, a signed release; raw identifiers and hashes of them are blocked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+
+AGGREGATE_SQL = "SELECT district, education, count(*) AS n FROM population GROUP BY 1, 2"
+
+
+def _write(table: pa.Table, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pacsv.write_csv(table, path)
+    return path
+
+
+def _submit(world, path):
+    svc, alice, grant = world.domain.exports, world.principal("alice"), world.grant
+    return svc.submit(alice, grant_id=grant.id, scenario=grant.scenario, kind="data_package", file=path)
+
+
+def _statuses(svc, request):
+    return {c.rule: c.status.value for c in svc.checks(request)}
+
+
+def test_aggregate_is_checked_approved_by_two_reviewers_and_released(world, tmp_path):
+    d = world.domain
+    outcome = d.queries.run(world.principal("alice"), world.grant.id, AGGREGATE_SQL)
+    request = _submit(world, _write(outcome.table, tmp_path / "headcount.csv"))
+    assert request.status.value == "under_review"
+    assert set(_statuses(d.exports, request).values()) == {"passed"}
+    rita, rob = world.principal("rita"), world.principal("rob")
+    d.exports.vote(rita, request.id, "approve", reason="counts only")
+    assert d.exports.get(request.id).status.value == "under_review"
+    d.exports.vote(rob, request.id, "approve", reason="counts only")
+    released = d.exports.release(rob, request.id)
+    manifest = d.exports.verify(released.path)
+    assert manifest["grant_id"] == world.grant.id and manifest["operator"] == "op-hz-insight"
+    assert sorted(r["id"] for r in manifest["reviewers"]) == ["rita", "rob"]
+    actions = [e.event.action.value for e in d.audit_log.query()]
+    assert "export.submit" in actions and "export.release" in actions
+
+
+def test_requester_cannot_review_own_export(world, tmp_path):
+    from export_review.errors import PermissionDenied
+
+    d = world.domain
+    outcome = d.queries.run(world.principal("alice"), world.grant.id, AGGREGATE_SQL)
+    request = _submit(world, _write(outcome.table, tmp_path / "again.csv"))
+    with pytest.raises(PermissionDenied):
+        d.exports.vote(world.principal("alice"), request.id, "approve", reason="mine")
+
+
+def test_planted_raw_identifiers_are_blocked_before_any_reviewer(world, raw_people, tmp_path):
+    d = world.domain
+    planted = raw_people.select(["id_number", "district"]).slice(0, 40)
+    request = _submit(world, _write(planted, tmp_path / "planted.csv"))
+    request = d.exports.get(request.id)
+    assert request.status.value == "changes_requested"
+    statuses = _statuses(d.exports, request)
+    assert statuses["identifiers"] == "failed" and statuses["raw_rows"] == "failed"
+    # the reason names columns and datasets, never a value
+    for value in planted.column("id_number").to_pylist()[:40]:
+        assert value not in (request.status_reason or "")
+    assert request.id not in [r.id for r in d.exports.queue(world.principal("rita"))]
+
+
+def test_unsalted_hashes_of_raw_ids_are_recomputed_in_the_engine_and_blocked(world, raw_people, tmp_path):
+    ids = raw_people.column("id_number").to_pylist()[:60]
+    table = pa.table({"person": [hashlib.sha256(i.encode()).hexdigest() for i in ids],
+                      "score": list(range(60))})
+    request = world.domain.exports.get(_submit(world, _write(table, tmp_path / "hashed.csv")).id)
+    assert _statuses(world.domain.exports, request)["reversible"] == "failed"
+    assert request.status.value == "changes_requested"
+
+
+def test_grant_directory_and_raw_access_follow_the_domain(world):
+    from domain.exports import DomainGrants, raw_access_for
+
+    info = DomainGrants(world.domain).grant(world.grant.id)
+    assert info.active and info.operator_id == "op-hz-insight" and info.scenarios == (world.grant.scenario,)
+    with pytest.raises(KeyError):
+        DomainGrants(world.domain).grant("g-nope")
+    with pytest.raises(KeyError):
+        raw_access_for(world.domain, "g-nope")
+    access = raw_access_for(world.domain, world.grant.id)
+    names = {ds.name: ds for ds in access.datasets()}
+    assert set(names) == {"population", "enterprise", "social_insurance"}
+    assert names["population"].column("id_number").is_identifier
+
+
+def test_raw_access_connection_is_locked_down(world):
+    import duckdb
+
+    from domain.exports import raw_access_for
+
+    access = raw_access_for(world.domain, world.grant.id)
+    with access.connect() as con:
+        assert con.execute("SELECT count(*) FROM population").fetchone()[0] == world.domain.catalog.get("population").rows
+        for attack in ("SELECT * FROM read_csv('/etc/passwd')",
+                       "SET enable_external_access = true",
+                       "COPY (SELECT * FROM population) TO '/tmp/aod-leak.csv'",
+                       "INSTALL httpfs"):
+            with pytest.raises(duckdb.Error):
+                con.execute(attack)
+    assert not os.path.exists("/tmp/aod-leak.csv")
+
+
+def _aod(world, token, *args):
+    env = dict(os.environ, AOD_HOME=str(world.home), AOD_TOKEN=token, AOD_SESSION_DIR=str(world.home / "_sessions"))
+    return subprocess.run(["aod", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_export_cli_on_a_real_home(world, tmp_path):
+    d = world.domain
+    outcome = d.queries.run(world.principal("alice"), world.grant.id, AGGREGATE_SQL)
+    product = _write(outcome.table, tmp_path / "cli.csv")
+    alice = world.token("alice")
+    done = _aod(world, alice, "export", "submit", str(product), "--grant", world.grant.id,
+                "--scenario", world.grant.scenario, "--json")
+    assert done.returncode == 0, done.stderr
+    export_id = json.loads(done.stdout)["id"]
+    for reviewer in ("rita", "rob"):
+        done = _aod(world, world.token(reviewer), "export", "review", export_id, "--decision", "approve", "--reason", "ok")
+        assert done.returncode == 0, done.stderr
+    done = _aod(world, world.token("rob"), "export", "release", export_id)
+    assert done.returncode == 0, done.stderr
+    released = world.home / "exports" / export_id / "release" / "cli.csv"
+    assert _aod(world, alice, "export", "verify", str(released)).returncode == 0
+    assert export_id in _aod(world, alice, "export", "list").stdout
+    tampered = tmp_path / "cli.csv"
+    tampered.write_bytes(released.read_bytes().replace(b"\n", b"\n ", 1))
+    manifest = released.parent / "manifest.json"
+    done = _aod(world, alice, "export", "verify", str(tampered), "--manifest", str(manifest))
+    assert done.returncode == 2 and done.stderr.startswith("aod: error:")
+
+
+def test_reviewer_pages_are_mounted_on_the_domain_server(world):
+    from fastapi.testclient import TestClient
+
+    from domain.server.app import create_app
+
+    client = TestClient(create_app(world.domain))
+    assert client.get("/review/").status_code == 401
+    page = client.get("/review/", headers={"Authorization": f"Bearer {world.token('rita')}"})
+    assert page.status_code == 200 and "<html" in page.text.lower()
