@@ -10,6 +10,7 @@ from domain.clock import iso
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.principals import (
     ROLES_WITH_ORG,
+    SYSTEM,
     Principal,
     PrincipalStatus,
     Role,
@@ -19,6 +20,9 @@ from domain.principals import (
 
 if TYPE_CHECKING:
     from domain.core import Domain
+
+# Actor ids the domain writes itself (system transitions, failed logins): no person takes them.
+RESERVED_IDS = frozenset({SYSTEM.id, "unknown"})
 
 
 class PrincipalService:
@@ -59,6 +63,8 @@ class PrincipalService:
 
         self.d.check(actor, Perm.PRINCIPAL_MANAGE)
         check_id(principal_id, "principal id")
+        if principal_id in RESERVED_IDS:
+            raise InvalidInput(f"the id {principal_id!r} is reserved for the domain's own records")
         try:
             role = Role(role)
         except ValueError:

@@ -176,7 +176,7 @@ BAD = ["empty.csv", "header_only.csv", "ragged.csv", "not_text.csv", "bad_utf8_a
 def test_a_bad_file_gets_one_line_and_leaves_nothing(world, tmp_path, bad):
     d = world.domain
     path = _bad_files(tmp_path, world)[bad]
-    events_before = d.audit_log.size
+    events_before = d.audit_log.size()
     with pytest.raises(InvalidInput) as info:
         d.catalog.ingest(world.providers["population"], path, name="bad_one", title="bad",
                          provider="zj-gongan", open_attribute="restricted")
@@ -184,7 +184,7 @@ def test_a_bad_file_gets_one_line_and_leaves_nothing(world, tmp_path, bad):
     assert message and "\n" not in message and len(message) < 400
     assert path.name in message  # says which file
     assert_nothing_registered(d, "bad_one")
-    assert d.audit_log.size == events_before  # nothing happened, nothing to record
+    assert d.audit_log.size() == events_before  # nothing happened, nothing to record
 
 
 def test_bad_arguments_leave_nothing(world):
