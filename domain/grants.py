@@ -89,6 +89,14 @@ class Grant:
         return Resource("grant", self.id, org=self.operator_id)
 
 
+def _years_after(day: date, years: int) -> date:
+    """The same calendar day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def parse_column_spec(specs: list[str]) -> dict[str, tuple[str, ...]]:
     """'dataset:col1,col2' items → {dataset: (col1, col2)}; every column named (R13)."""
     result: dict[str, list[str]] = {}
@@ -202,7 +210,7 @@ class GrantService:
     def _check_term(self, starts_on: date, expires_on: date) -> None:
         if expires_on <= starts_on:
             raise InvalidInput("a grant must end after it starts")
-        limit = starts_on + timedelta(days=self.d.config.max_grant_days)
+        limit = min(starts_on + timedelta(days=self.d.config.max_grant_days), _years_after(starts_on, 3))
         if expires_on > limit:
             raise InvalidInput(
                 f"a grant term may not exceed three years (latest end for this start: {limit}); "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import product
 
 import pytest
@@ -39,6 +39,17 @@ def test_a_term_of_three_years_is_the_most(world):
     with pytest.raises(InvalidInput, match="end after"):
         _create(world, starts_on=start, expires_on=start)
     assert _grant_count(world) == before
+
+
+@pytest.mark.parametrize("start, latest", [
+    (date(2025, 1, 1), date(2028, 1, 1)),    # no leap day inside: 1095 days
+    (date(2026, 11, 23), date(2029, 11, 23)),  # 29 Feb 2028 inside: 1096 days
+    (date(2028, 2, 29), date(2031, 2, 28)),
+])
+def test_three_years_are_counted_on_the_calendar(world, start, latest):
+    assert _create(world, starts_on=start, expires_on=latest).expires_on == latest
+    with pytest.raises(InvalidInput, match=f"latest end for this start: {latest}"):
+        _create(world, starts_on=start, expires_on=latest + timedelta(days=1))
 
 
 @pytest.mark.parametrize("field, value, match", [
