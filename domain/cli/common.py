@@ -88,6 +88,15 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def query_result(out) -> dict:
+    """A checked query's outcome as plain data (the API's and `--json`'s shape)."""
+    return {
+        "query_id": out.query_id, "grant_id": out.grant_id, "engine": out.engine,
+        "datasets": list(out.datasets), "k": out.k, "rows": out.rows, "suppressed": out.suppressed,
+        "sha256": out.sha256, "columns": out.table.column_names, "data": to_plain(out.table.to_pylist()),
+    }
+
+
 def emit_json(value: Any) -> None:
     typer.echo(json.dumps(to_plain(value), ensure_ascii=False, indent=2, sort_keys=True))
 

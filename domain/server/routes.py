@@ -8,7 +8,7 @@ from typing import Optional
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from domain.cli.common import to_plain
+from domain.cli.common import query_result, to_plain
 from domain.principals import Principal
 from domain.server.deps import current_principal, get_domain
 
@@ -131,6 +131,18 @@ def create_grant(body: GrantIn, me: Principal = Depends(current_principal), doma
 @router.get("/grants/{grant_id}", tags=["grants"])
 def grant(grant_id: str, me: Principal = Depends(current_principal), domain=Depends(get_domain)):
     return to_plain(domain.grants.view(me, grant_id))
+
+
+class QueryIn(BaseModel):
+    sql: str
+
+
+@router.post("/grants/{grant_id}/query", tags=["queries"])
+def run_query(grant_id: str, body: QueryIn, me: Principal = Depends(current_principal),
+              domain=Depends(get_domain)):
+    """A checked query on raw data under a grant: only results that pass the policy and the
+    disclosure rules come back; refused queries answer 403 with the reason."""
+    return query_result(domain.queries.run(me, grant_id, body.sql, source="api"))
 
 
 @router.post("/grants/{grant_id}/{verb}", tags=["grants"])

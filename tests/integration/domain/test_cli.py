@@ -94,6 +94,7 @@ def test_the_authority_and_an_operator_first_steps(aod):
                 "--emergency-plan", "EP", "--starts", str(today), "--expires", str(today + timedelta(days=300))),
             "may not grant.manage")
 
+    admin_token = ok(aod("login", "--user", "admin", "--password", ADMIN_PW, "--print-token")).strip()
     ok(aod("login", "--user", "admin", "--password", ADMIN_PW))
     refused(aod("grant", "create", "--operator", "op-cli", "--scenario", "s", "--dataset", "population:district",
                 "--emergency-plan", "EP", "--starts", str(today), "--expires", str(today + timedelta(days=1200))),
@@ -113,6 +114,16 @@ def test_the_authority_and_an_operator_first_steps(aod):
 
     ok(aod("login", "--user", "carol", "--password", STAFF_PW))
     assert grant["id"] in ok(aod("grant", "list"))
+    sql = "SELECT district, count(*) AS n FROM population GROUP BY district"
+    refused(aod("grant", "query", grant["id"], sql), "suspended")
+    ok(aod("grant", "resume", grant["id"], "--reason", "closed", "--token", admin_token))
+    result = json.loads(ok(aod("grant", "query", grant["id"], sql, "--json")))
+    assert result["columns"] == ["district", "n"] and all(r["n"] >= 10 for r in result["data"])
+    assert "suppressed below k=10" in ok(aod("grant", "query", grant["id"], sql))
+    secret = data.population.column("id_number")[0].as_py()
+    line = refused(aod("grant", "query", grant["id"], f"SELECT count(*) FROM population WHERE id_number = '{secret}'"),
+                   "could not be resolved")  # not in this grant
+    assert secret not in line
     refused(aod("staff", "list"), "may not principal.manage")
     assert json.loads(ok(aod("audit", "verify", "--json")))["ok"] is True
 
@@ -139,3 +150,10 @@ def test_the_demo_runs_on_a_small_population_and_refuses_a_used_home(tmp_path):
     assert "refused because" in out and "suppressed" in out
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
     assert again.returncode == 2 and "not empty" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="domain/cli/__init__.py catches click.ClickException, but typer 0.29 raises its "
+                   "vendored typer._click exceptions: a mistyped option is reported as an internal error, exit 1")
+def test_a_usage_error_is_a_usage_error_not_an_internal_error(aod):
+    code, out, err = aod("grant", "create", "--no-such-option")
+    assert code == 2 and "internal error" not in err and "no-such-option" in err

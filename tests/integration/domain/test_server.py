@@ -140,3 +140,20 @@ def test_a_revoked_token_is_401_over_http(client, world):
 def test_openapi_lists_the_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {f"{API}/login", f"{API}/grants", f"{API}/datasets"} <= set(paths)
+
+
+def test_a_checked_query_over_http(client, alice_h, world):
+    url = f"{API}/grants/{world.grant.id}/query"
+    r = client.post(url, headers=alice_h, json={"sql": "SELECT district, count(*) AS n FROM population GROUP BY 1"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["columns"] == ["district", "n"] and body["k"] == 10
+    assert all(row["n"] >= 10 for row in body["data"]) and len(body["data"]) == body["rows"]
+    secret = world.an_id_number(2)
+    r = client.post(url, headers=alice_h, json={"sql": f"SELECT count(*) FROM population WHERE id_number = '{secret}'"})
+    assert r.status_code == 403 and "direct identifier" in _one_line_error(r) and secret not in r.text
+    r = client.post(f"{API}/grants/{world.other_grant.id}/query", headers=alice_h, json={"sql": "SELECT 1"})
+    assert r.status_code == 403
+    assert client.post(url, json={"sql": "SELECT 1"}).status_code == 401
+    via = world.domain.audit_log.query(action="query.run")[-2].event.details["via"]
+    assert via == "api"
