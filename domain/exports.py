@@ -8,6 +8,7 @@ export_review/ never imports domain/; it asks for two things, implemented here:
   decrypted to disk and raw rows never leave the engine: the checks register the product in
   the connection and only counts come out.
 * `DomainGrants` — the `GrantDirectory`: a domain grant as export_review's `GrantInfo`.
+* `DomainQueryPolicy` — the `QueryPolicy` for query templates published as APIs.
 
 `build_export_service(domain)` wires them into an `ExportService` (the cached
 `Domain.exports`); `csrf_secret(domain)` gives the reviewer pages their CSRF key, kept in the
@@ -113,6 +114,38 @@ class DomainRawAccess:
         return paths
 
 
+class DomainQueryPolicy:
+    """`QueryPolicy`: the domain's SQL policy for query templates published as APIs. `check`
+    never raises (a policy that cannot decide refuses); `run` goes through `QueryService.run`,
+    so every API call is checked before and after, and audited like any query."""
+
+    def __init__(self, domain: "Domain"):
+        self.d = domain
+
+    def check(self, sql: str, grant_id: str):
+        from export_review.protocols import PolicyDecision
+
+        from domain.sql import check
+
+        try:
+            decision = check(sql, self.d.queries.scope(self.d.grants.get(grant_id)))
+        except NotFound:
+            return PolicyDecision(False, (f"no grant {grant_id!r}",))
+        except Exception as exc:  # noqa: BLE001 - fail closed, naming only the kind of failure
+            return PolicyDecision(False, (f"the policy could not decide ({type(exc).__name__})",))
+        return PolicyDecision(decision.allowed, tuple(decision.reasons))
+
+    def run(self, sql: str, grant_id: str, actor) -> list[dict]:
+        from export_review.errors import PermissionDenied
+
+        from domain.errors import DomainError
+
+        try:
+            return self.d.queries.run(actor, grant_id, sql, source="api").table.to_pylist()
+        except DomainError as exc:
+            raise PermissionDenied(exc.diagnostics()) from None
+
+
 def raw_access_for(domain: "Domain", grant_id: str) -> DomainRawAccess:
     """The raw datasets of a grant, for the export checks (a missing grant blocks: KeyError)."""
     try:
@@ -127,7 +160,7 @@ def build_export_service(domain: "Domain"):
 
     return ExportService(domain.store, domain.home, grants=DomainGrants(domain),
                          raw_for=lambda grant_id: raw_access_for(domain, grant_id),
-                         clock=domain.clock)
+                         clock=domain.clock, policy=DomainQueryPolicy(domain))
 
 
 def csrf_secret(domain: "Domain") -> bytes:

@@ -246,8 +246,7 @@ class TenantService:
         try:
             self._provision(tenant_id)
         except Exception:
-            self._record(SYSTEM, self.get(tenant_id), S.TERMINATED, "provisioning failed")
-            self._destroy_files(tenant_id)
+            self._terminate(SYSTEM, self.get(tenant_id), "provisioning failed")  # key and files go
             raise
         return self.get(tenant_id)
 
@@ -262,7 +261,8 @@ class TenantService:
         """Run the sandbox and open the gateway socket in this process (see the module doc)."""
         self.d.check(actor, Perm.TENANT_MANAGE)
         tenant = self.get(tenant_id)
-        check_transition(tenant.status, S.RUNNING) if tenant.status != S.RUNNING else None
+        if tenant.status != S.RUNNING:
+            check_transition(tenant.status, S.RUNNING)
         grant = self.d.grants.sync_expiry(self.d.grants.get(tenant.grant_id))
         if not grant.is_usable(self.d.today()):
             raise InvalidInput(f"grant {grant.id} is {grant.effective_status(self.d.today()).value}: "
@@ -391,12 +391,6 @@ class TenantService:
             targets=[("tenant", tenant.id), ("grant", tenant.grant_id)], reason=reason.strip(),
             details={"from": old.value, "to": new.value},
         ))
-
-    def _destroy_files(self, tenant_id: str) -> None:
-        try:
-            self.runtime.destroy(tenant_id)
-        except Exception:  # noqa: BLE001 - best effort after a failed provisioning
-            pass
 
 
 def _copy_samples(source: Path, dest: Path) -> None:

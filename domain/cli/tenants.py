@@ -52,6 +52,12 @@ def start(
     home: Optional[Path] = HomeOption, token: Optional[str] = TokenOption,
 ) -> None:
     """Run the tenant and serve its gateway socket in the foreground (Ctrl-C stops it)."""
+    import signal
+
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)  # a terminated console stops the tenant cleanly
     domain = open_domain(home)
     actor = acting_principal(domain, token)
     tenant = domain.tenancy.start(actor, tenant_id, wait_s=wait or None)

@@ -151,3 +151,37 @@ def test_reviewer_pages_are_mounted_on_the_domain_server(world):
     assert client.get("/review/").status_code == 401
     page = client.get("/review/", headers={"Authorization": f"Bearer {world.token('rita')}"})
     assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+TEMPLATE = {"name": "education_counts",
+            "sql": "SELECT education, count(*) AS n FROM population WHERE district = :district GROUP BY education",
+            "params": {"district": {"type": "str", "max_length": 10, "example": "西湖区"}},
+            "rate_limit": {"calls": 5, "per_seconds": 3600}, "max_rows": 20}
+
+
+def test_query_template_runs_through_the_domain_policy_as_an_api(world, tmp_path):
+    from export_review.errors import PermissionDenied
+
+    d = world.domain
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(dict(TEMPLATE, sql="SELECT id_number FROM population WHERE district = :district")))
+    refused = d.exports.get(d.exports.submit(world.principal("alice"), grant_id=world.grant.id,
+                                             scenario=world.grant.scenario, kind="api", file=bad).id)
+    assert refused.status.value == "changes_requested" and "direct identifier" in refused.status_reason
+    good = tmp_path / "template.json"
+    good.write_text(json.dumps(TEMPLATE))
+    request = d.exports.submit(world.principal("alice"), grant_id=world.grant.id,
+                               scenario=world.grant.scenario, kind="api", file=good)
+    assert request.status.value == "under_review", request.status_reason
+    for reviewer in ("rita", "rob"):
+        d.exports.vote(world.principal(reviewer), request.id, "approve", reason="counts per district")
+    d.exports.release(world.principal("rita"), request.id)
+    endpoint = next(e for e in d.exports.api.list() if e.id.startswith("education_counts-"))
+    district = d.queries.run(world.principal("alice"), world.grant.id,
+                             "SELECT district, count(*) AS n FROM population GROUP BY 1").table.column(0)[0].as_py()
+    rows = d.exports.api.call(world.principal("alice"), endpoint.id, {"district": district})
+    assert rows and all(r["n"] >= d.config.min_group_size for r in rows)
+    with pytest.raises(PermissionDenied):
+        d.exports.api.call(world.principal("rita"), endpoint.id, {"district": district})
+    via = [e.event.details.get("via") for e in d.audit_log.query() if e.event.action.value == "query.run"]
+    assert via[-1] == "api"
