@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from domain.core import Domain
 
 
+MAX_TEXT = 2000  # scenario, purpose and emergency-plan reference
+
+
 class GrantStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
@@ -175,8 +178,12 @@ class GrantService:
         if not emergency_plan.strip():
             raise InvalidInput("no operation without an emergency plan (一授权一预案): give --emergency-plan")
         self._check_term(starts_on, expires_on)
-        if not columns:
-            raise InvalidInput("a grant needs at least one dataset and its columns")
+        for what, text in (("scenario", scenario), ("purpose", purpose), ("emergency plan", emergency_plan)):
+            if len(text) > MAX_TEXT:
+                raise InvalidInput(f"the {what} is at most {MAX_TEXT} characters (refer to the document)")
+        columns = {dataset: tuple(dict.fromkeys(cols)) for dataset, cols in (columns or {}).items()}
+        if not columns or not all(columns.values()):
+            raise InvalidInput("a grant needs at least one dataset and names every column it needs from each")
         for dataset, cols in columns.items():
             self.d.catalog.check_grantable(dataset, cols)
         grant_id = "g-" + secrets.token_hex(4)

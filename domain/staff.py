@@ -73,8 +73,12 @@ class PrincipalService:
             raise InvalidInput("the system role cannot be given to a person")
         if role in ROLES_WITH_ORG and not org:
             raise InvalidInput(f"a {role.value} must belong to an organisation (--org)")
-        if not display_name or not display_name.strip():
-            raise InvalidInput("a display name is required")
+        if org is not None:
+            check_id(org, "organisation")
+        if not display_name or not display_name.strip() or len(display_name) > 200:
+            raise InvalidInput("a display name of at most 200 characters is required")
+        if not display_name.isprintable():
+            raise InvalidInput("a display name cannot hold control characters")
         password_hash = hash_password(password) if password is not None else None
         with self.d.store.transaction() as tx:
             self._check_org_exists(tx, role, org)

@@ -57,6 +57,10 @@ def test_three_years_are_counted_on_the_calendar(world, start, latest):
     ("emergency_plan", "   ", "emergency plan"),
     ("scenario", "", "scenario"),
     ("columns", {}, "at least one"),
+    ("columns", {"population": ()}, "names every column"),
+    ("columns", {"population": ("district",), "enterprise": ()}, "names every column"),
+    ("scenario", "x" * 5000, "at most"),
+    ("emergency_plan", "x" * 5000, "at most"),
     ("columns", {"population": ("district", "no_such_column")}, "no column"),
     ("operator_id", "op-nobody", "no operator"),
     ("columns", {"no_such_dataset": ("x",)}, "no dataset"),
@@ -66,6 +70,11 @@ def test_a_grant_needs_plan_scenario_and_existing_columns(world, field, value, m
     with pytest.raises((InvalidInput, NotFound), match=match):
         _create(world, **{field: value})
     assert _grant_count(world) == before
+
+
+def test_a_column_named_twice_is_granted_once(world):
+    grant = _create(world, columns={"population": ("district", "sex", "district")})
+    assert grant.columns == {"population": ("district", "sex")}
 
 
 def test_column_specs_name_every_column():

@@ -92,3 +92,10 @@ def test_staff_need_an_existing_operator_and_roles_are_checked(world):
         d.principals.create(world.admin, principal_id="ivan", display_name="Ivan", role="system")
     with pytest.raises(InvalidInput, match="organisation"):
         d.principals.create(world.admin, principal_id="ivan", display_name="Ivan", role="operator_staff")
+
+
+@pytest.mark.parametrize("org, name", [("../../x", "Zed"), ("13912345678", "Zed"), ("zj-ok", "Z\x00d"), ("zj-ok", "Z" * 201)])
+def test_organisations_and_names_are_checked(world, org, name):
+    with pytest.raises(InvalidInput):
+        world.domain.principals.create(world.admin, principal_id="zed", display_name=name, role="provider", org=org)
+    assert world.domain.store.one("SELECT 1 FROM principals WHERE id='zed'") is None
