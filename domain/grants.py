@@ -245,14 +245,22 @@ class GrantService:
         if only_from is not None and grant.status != only_from:
             raise InvalidTransition(f"only a {only_from.value} grant can become {new.value}; this one is {grant.status.value}")
         check_transition(grant.status, new)
-        self._apply(actor, grant, new, reason.strip())
         if new == GrantStatus.ACTIVE:
-            self._check_active_datasets(grant)
+            self._check_active_datasets(grant)  # before the change: never activate, then complain
+        self._apply(actor, grant, new, reason.strip())
         return self.get(grant_id)
 
     def _check_active_datasets(self, grant: Grant) -> None:
         for dataset, cols in grant.columns.items():
             self.d.catalog.check_grantable(dataset, cols)
+
+    def _dataset_problem(self, grant: Grant) -> str | None:
+        """Why the grant's datasets cannot be used now (prohibited, withdrawn, columns gone)."""
+        try:
+            self._check_active_datasets(grant)
+        except (InvalidInput, NotFound) as exc:
+            return f"grant {grant.id} cannot be used: {exc.diagnostics()}"
+        return None
 
     def _apply(self, actor: Principal, grant: Grant, new: GrantStatus, reason: str) -> None:
         with self.d.store.transaction() as tx:
@@ -287,11 +295,15 @@ class GrantService:
         grant = self.sync_expiry(self.get(grant_id))
         self.d.check(actor, perm, grant.resource)
         today = self.d.today()
+        why = None
         if not grant.is_usable(today):
             status = grant.effective_status(today)
             why = f"grant {grant.id} is {status.value}"
             if status == GrantStatus.ACTIVE:
                 why = f"grant {grant.id} starts on {grant.starts_on}"
+        else:
+            why = self._dataset_problem(grant)  # the catalog may have changed since the grant
+        if why is not None:
             from audit import Action
 
             self.d.record_refusal(

@@ -156,6 +156,11 @@ class PrincipalService:
         if not reason:
             raise InvalidInput("a reason is required")
         with self.d.store.transaction() as tx:
+            if current.role == Role.AUTHORITY and current.status == PrincipalStatus.ACTIVE and tx.one(
+                "SELECT count(*) AS n FROM principals WHERE role=? AND status=?",
+                (Role.AUTHORITY.value, PrincipalStatus.ACTIVE.value),
+            )["n"] <= 1:
+                raise Conflict(f"{principal_id} is the last active authority administrator; add another first")
             tx.execute(
                 "UPDATE principals SET status=?, updated_at=? WHERE id=?",
                 (PrincipalStatus.DISABLED.value, iso(tx.now()), principal_id),

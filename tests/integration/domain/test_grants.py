@@ -218,3 +218,24 @@ def test_a_grant_is_not_usable_before_it_starts(timed):
         d.grants.check_usable(alice, grant.id, Perm.QUERY_RUN)
     clock.advance(days=10)
     assert d.grants.check_usable(alice, grant.id, Perm.QUERY_RUN).id == grant.id
+
+
+def test_catalog_changes_are_enforced_on_every_request(world):
+    """A dataset that became prohibited after the grant: queries stop, activation is refused
+    before anything changes (fail closed)."""
+    d = world.domain
+    active, pending = world.new_grant(), world.new_grant(activate=False)
+    sql = "SELECT district, count(*) AS n FROM population GROUP BY district"
+    assert d.queries.run(world.alice, active.id, sql).rows > 0
+    with d.store.transaction() as tx:
+        tx.execute("UPDATE datasets SET open_attribute='prohibited' WHERE name='population'")
+    try:
+        with pytest.raises(GrantNotActive, match="prohibited"):
+            d.queries.run(world.alice, active.id, sql)
+        with pytest.raises(InvalidInput, match="prohibited"):
+            d.grants.activate(world.admin, pending.id, "approved")
+        assert d.grants.get(pending.id).status == GrantStatus.PENDING
+    finally:
+        with d.store.transaction() as tx:
+            tx.execute("UPDATE datasets SET open_attribute='restricted' WHERE name='population'")
+    assert d.queries.run(world.alice, active.id, sql).rows > 0

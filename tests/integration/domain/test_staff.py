@@ -99,3 +99,16 @@ def test_organisations_and_names_are_checked(world, org, name):
     with pytest.raises(InvalidInput):
         world.domain.principals.create(world.admin, principal_id="zed", display_name=name, role="provider", org=org)
     assert world.domain.store.one("SELECT 1 FROM principals WHERE id='zed'") is None
+
+
+def test_the_last_authority_cannot_be_disabled(world):
+    from domain.errors import Conflict
+
+    d = world.domain
+    with pytest.raises(Conflict, match="last active authority"):
+        d.principals.disable(world.admin, "admin", "oops")
+    from tests.factories import add_person
+
+    add_person(d, "admin2", "authority")
+    d.principals.disable(world.admin, "admin2", "second admin left")
+    assert d.principals.get("admin").status.value == "active"
