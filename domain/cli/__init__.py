@@ -92,14 +92,33 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _usage_errors() -> tuple[type, ...]:
+    """click's exception classes, and those of the click that typer vendors (typer ≥ 0.29)."""
+    found: list[type] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+    except ImportError:
+        return tuple(found)
+    return (*found, VendoredClickException)
+
+
+def _aborts() -> tuple[type, ...]:
+    found: list[type] = [click.exceptions.Abort]
+    try:
+        from typer.exceptions import Abort as TyperAbort
+    except ImportError:
+        return tuple(found)
+    return (*found, TyperAbort)
+
+
 def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="aod", standalone_mode=False)
-    except click.exceptions.Abort:
+    except _aborts():
         click.echo("aod: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
+    except _usage_errors() as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

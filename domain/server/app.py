@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -19,11 +21,13 @@ def create_app(domain) -> FastAPI:
         title="aod — authorized operation domain",
         version="0.1.0",
         description="Raw data stays in the domain; checked results come out. Every call is audited.",
+        lifespan=_tenant_host(domain),
     )
     app.state.domain = domain
     _install_error_handlers(app)
     app.include_router(routes.router, prefix="/api/v1")
     _mount_export_review(app, domain)
+    app.include_router(_tenant_routes(), prefix="/api/v1/tenants")
     for extension in domain.server_extensions:
         extension(app)
     return app
@@ -38,6 +42,75 @@ def _mount_export_review(app: FastAPI, domain) -> None:
 
     app.include_router(create_router(service=lambda: domain.exports, principal=current_principal,
                                      csrf_secret=csrf_secret(domain), prefix="/review"))
+
+
+ENFORCE_EVERY_S = 0.5
+
+
+def _tenant_host(domain):
+    """The server hosts the tenants it starts: every half second it closes those whose recorded
+    status is no longer `running` (changed by any process); on shutdown it stops them all."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        done = threading.Event()
+
+        def enforce() -> None:
+            while not done.wait(ENFORCE_EVERY_S):
+                try:
+                    domain.tenancy.enforce()
+                except Exception as exc:  # noqa: BLE001 - keep enforcing; the kind only is logged
+                    log.error("tenant enforcement failed: %s", type(exc).__name__)
+
+        thread = threading.Thread(target=enforce, name="aod-tenant-enforcer", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=5)
+            domain.tenancy.close_all()
+
+    return lifespan
+
+
+def _tenant_routes():
+    """Tenant lifecycle over HTTP, so the server process owns the running sandboxes."""
+    from fastapi import APIRouter, Body, Depends
+
+    from domain.cli.common import to_plain
+    from domain.server.deps import current_principal, get_domain
+
+    router = APIRouter()
+
+    @router.get("")
+    def list_tenants(me=Depends(current_principal), d=Depends(get_domain)):
+        return to_plain(d.tenancy.list(me))
+
+    @router.post("")
+    def create_tenant(grant_id: str = Body(...), staff_id: str = Body(...), tenant_id: str | None = Body(None),
+                      me=Depends(current_principal), d=Depends(get_domain)):
+        return to_plain(d.tenancy.create(me, grant_id=grant_id, staff_id=staff_id, tenant_id=tenant_id))
+
+    @router.get("/{tenant_id}")
+    def show_tenant(tenant_id: str, me=Depends(current_principal), d=Depends(get_domain)):
+        return to_plain(d.tenancy.view(me, tenant_id))
+
+    @router.post("/{tenant_id}/start")
+    def start_tenant(tenant_id: str, me=Depends(current_principal), d=Depends(get_domain)):
+        return to_plain(d.tenancy.start(me, tenant_id))
+
+    @router.post("/{tenant_id}/stop")
+    def stop_tenant(tenant_id: str, me=Depends(current_principal), d=Depends(get_domain)):
+        return to_plain(d.tenancy.stop(me, tenant_id))
+
+    for verb in ("suspend", "resume", "terminate"):
+        def change(tenant_id: str, reason: str = Body(..., embed=True), me=Depends(current_principal),
+                   d=Depends(get_domain), _verb=verb):
+            return to_plain(getattr(d.tenancy, _verb)(me, tenant_id, reason))
+
+        router.add_api_route(f"/{{tenant_id}}/{verb}", change, methods=["POST"], name=f"{verb}_tenant")
+    return router
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,44 @@
+"""The domain server hosts the tenants it starts: lifecycle over HTTP, and a suspension recorded
+by another process (another Domain on the same home) closes the gateway within a second."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.bwrap, pytest.mark.slow]
+
+
+def test_server_starts_a_tenant_and_closes_it_when_another_process_suspends_it(world):
+    from fastapi.testclient import TestClient
+
+    from domain.core import Domain
+    from domain.server.app import create_app
+    from domain.tenancy import TenantStatus
+    from tenants.sdk import Client
+
+    admin = {"Authorization": f"Bearer {world.token('admin')}"}
+    alice = {"Authorization": f"Bearer {world.token('alice')}"}
+    with TestClient(create_app(world.domain)) as http:
+        made = http.post("/api/v1/tenants", headers=admin,
+                         json={"grant_id": world.grant.id, "staff_id": "alice", "tenant_id": "t-served"})
+        assert made.status_code == 200 and made.json()["status"] == "provisioned"
+        assert http.post("/api/v1/tenants/t-served/start", headers=alice).status_code == 403
+        assert http.post("/api/v1/tenants/t-served/start", headers=admin).json()["status"] == "running"
+        socket = world.domain.tenancy.runtime.backend.spec_of("t-served").gateway_socket
+        assert Client.at_socket(socket).tenant == "t-served"
+        assert [t["id"] for t in http.get("/api/v1/tenants", headers=alice).json()].count("t-served") == 1
+
+        other = Domain.open(world.home)  # as another process would: its own store and services
+        tenant = other.tenancy.get("t-served")
+        other.tenancy._record(world.principal("admin"), tenant, TenantStatus.SUSPENDED, "risk report")
+        deadline = time.monotonic() + 3
+        while socket.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not socket.exists()
+        assert not world.domain.tenancy.runtime.gateway.is_open("t-served")
+        again = http.post("/api/v1/tenants/t-served/start", headers=admin)
+        assert again.status_code == 409
+        done = http.post("/api/v1/tenants/t-served/terminate", headers=admin, json={"reason": "test finished"})
+        assert done.json()["status"] == "terminated"
