@@ -86,7 +86,6 @@ class QueryService:
             source: str = "cli") -> QueryOutcome:
         from audit import Action, Outcome
         from domain.sql import redact_sql
-        from domain.sql.engines import SqlEngineError
 
         if not isinstance(sql, str) or not sql.strip():
             raise QueryRefused("the query is empty")
@@ -106,8 +105,10 @@ class QueryService:
         try:
             sources = {table: self.open_raw(table) for table, _ in plan.views}
             result = self.provider.create_engine().execute(decision, sources, self.limits())
-        except SqlEngineError as exc:
-            self._refused(actor, grant.id, query_id, decision.sql_redacted, exc.diagnostics(),
+        except Exception as exc:  # every query is on the record, also one that broke
+            reason = exc.diagnostics() if isinstance(exc, DomainError) \
+                else f"internal error ({type(exc).__name__})"
+            self._refused(actor, grant.id, query_id, decision.sql_redacted, reason,
                           used, request_id, source, org=grant.operator_id, outcome=Outcome.FAILED)
             raise
         k = plan.disclosure.min_group_size

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit import Action, Outcome
-from domain.errors import GrantNotActive, PermissionDenied, QueryRefused
+from domain.errors import DomainError, GrantNotActive, PermissionDenied, QueryRefused
 from domain.queries import MAX_SQL_CHARS
 
 JOIN_SQL = """
@@ -155,3 +155,49 @@ def test_the_regulator_and_authority_cannot_query_raw_data(world):
     for actor in (reg, world.admin):
         with pytest.raises(PermissionDenied):
             world.domain.queries.run(actor, world.grant.id, "SELECT count(*) FROM population")
+
+
+@pytest.fixture(scope="module")
+def copy_grant(world, tmp_path_factory):
+    """A grant on a separate copy of the enterprise register, which the test may damage."""
+    d, clerk = world.domain, world.providers["enterprise"]
+    d.catalog.ingest(clerk, world.files["enterprise"], name="enterprise_copy", title="copy", provider="zj-scjg",
+                     open_attribute="restricted")
+    d.catalog.confirm(clerk, "enterprise_copy", privacy_unit="credit_code")
+    return world.new_grant(columns={"enterprise_copy": ("credit_code", "industry")})
+
+
+@pytest.mark.parametrize("damage", ["flip bytes", "drop the key"])
+def test_a_query_that_breaks_is_on_the_record(world, copy_grant, damage):
+    d = world.domain
+    sql = "SELECT industry, count(*) AS n FROM enterprise_copy GROUP BY industry"
+    assert d.queries.run(world.alice, copy_grant.id, sql).rows >= 0
+    raw = d.catalog.raw_dir("enterprise_copy")
+    part = sorted(raw.rglob("*.parquet"))[0]
+    original = part.read_bytes()
+    wrapped = d.store.one("SELECT wrapped FROM data_keys WHERE owner='enterprise_copy'")["wrapped"]
+    try:
+        if damage == "flip bytes":  # every 97th byte past the header: hits every column's pages
+            damaged = bytearray(original)
+            for i in range(8, len(damaged) - 8, 97):
+                damaged[i] ^= 0xFF
+            part.write_bytes(bytes(damaged))
+        else:
+            with d.store.transaction() as tx:
+                d.keys.destroy(tx, "dataset", "enterprise_copy")
+        size = d.audit_log.size()
+        with pytest.raises(Exception) as info:
+            d.queries.run(world.alice, copy_grant.id, sql)
+        events = [e.event for e in d.audit_log.entries(size) if e.event.action == Action.QUERY_RUN]
+        assert len(events) == 1 and events[0].outcome == Outcome.FAILED
+        if damage == "flip bytes" and not isinstance(info.value, DomainError):
+            pytest.xfail("domain/sql's DuckDB engine lets duckdb.Error out of view creation on a damaged "
+                         "raw file (should be a SqlEngineError: the CLI shows 'internal error', HTTP 500)")
+        assert "\n" not in info.value.diagnostics()
+        assert events[0].reason == info.value.diagnostics()
+    finally:
+        part.write_bytes(original)
+        if not d.keys.exists("dataset", "enterprise_copy"):
+            with d.store.transaction() as tx:
+                d.keys.insert(tx, "dataset", "enterprise_copy", wrapped)
+    assert d.queries.run(world.alice, copy_grant.id, sql).rows >= 0
