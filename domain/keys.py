@@ -39,9 +39,12 @@ class KeyStore:
     def _master(self) -> bytes:
         path = self.keys_dir / MASTER_KEY_FILE
         try:
+            mode = path.stat().st_mode
             key = path.read_bytes()
         except FileNotFoundError:
             raise KeyStoreError("the domain master key is missing") from None
+        if mode & 0o077:  # like ssh with a private key: fail closed, say how to fix it
+            raise KeyStoreError(f"the domain master key is readable by others; run 'chmod 600 {path}'")
         if len(key) != _hazmat.KEY_BYTES:
             raise KeyStoreError("the domain master key is damaged")
         return key

@@ -292,6 +292,18 @@ def test_the_master_key_is_private(world):
     assert len((keys / "master.key").read_bytes()) == 32
 
 
+def test_a_master_key_others_can_read_is_refused(small):
+    from domain.keys import KeyStoreError
+
+    d, _ = small
+    path = d.home / "keys" / "master.key"
+    os.chmod(path, 0o644)
+    with pytest.raises(KeyStoreError, match="chmod 600"):
+        d.keys.generate("dataset", "x")
+    os.chmod(path, 0o600)
+    assert len(d.keys.generate("dataset", "x")[0]) == 32
+
+
 def test_raw_files_hold_no_plaintext(world):
     raw = world.domain.home / "raw"
     pop, ent = world.data.population, world.data.enterprise
