@@ -1,0 +1,174 @@
+"""`DomainGatewayHandler`: what a tenant may ask of the domain, checked afresh on every request."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from domain.authz import Perm
+from domain.errors import NotFound
+from domain.tenancy.imports import ImportService
+from domain.tenancy.jobs import JobRunner
+from domain.tenancy.model import S, Tenant
+
+if TYPE_CHECKING:
+    from domain.core import Domain
+
+_SAMPLE_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+
+
+def _refusing(fn):
+    """Map domain and export errors to the gateway's answers (reasons only, never values)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from export_review.errors import ExportReviewError
+        from tenants.gateway import BadRequest, Missing, Refused
+
+        from domain.errors import DomainError, PermissionDenied
+
+        try:
+            return fn(*args, **kwargs)
+        except (Refused, Missing, BadRequest):
+            raise
+        except NotFound as exc:
+            raise Missing(exc.diagnostics()) from None
+        except PermissionDenied as exc:
+            raise Refused(exc.diagnostics()) from None
+        except (DomainError, ExportReviewError) as exc:
+            status = getattr(exc, "http_status", 400)
+            kind = Refused if status in (403, 409) else Missing if status == 404 else BadRequest
+            raise kind(exc.diagnostics()) from None
+        except Exception as exc:  # noqa: BLE001 - another package's user-facing error
+            if callable(getattr(exc, "diagnostics", None)):
+                raise BadRequest(exc.diagnostics()) from None
+            raise
+    return wrapper
+
+
+class DomainGatewayHandler:
+    """`tenants.gateway.GatewayHandler` over the domain. Each request is checked afresh: the
+    tenant must be `running`, its grant usable today, and the staff member it acts for
+    compliant; queries, jobs and exports then go through the same services as the CLI."""
+
+    def __init__(self, domain: "Domain"):
+        self.d = domain
+        self.jobs = JobRunner(domain)
+
+    def _scope(self, ctx):
+        from tenants.gateway import Refused
+
+        row = self.d.store.one("SELECT * FROM tenants WHERE id=?", (ctx.tenant_id,))
+        if row is None:
+            raise Refused(f"tenant {ctx.tenant_id} is not known to the domain")
+        tenant = Tenant.from_row(row)
+        if tenant.status != S.RUNNING:
+            raise Refused(f"tenant {tenant.id} is {tenant.status.value}")
+        grant = self.d.grants.sync_expiry(self.d.grants.get(tenant.grant_id))
+        today = self.d.today()
+        if not grant.is_usable(today):
+            raise Refused(f"grant {grant.id} is {grant.effective_status(today).value}")
+        return tenant, grant, self.d.principals.get(tenant.staff_id)
+
+    # samples
+    def _sample_files(self, grant) -> dict[str, Path]:
+        folder = self.d.home / "samples" / grant.id
+        return {p.stem: p for p in sorted(folder.glob("*.parquet")) if p.stem in grant.columns}
+
+    @_refusing
+    def list_samples(self, ctx):
+        import pyarrow.parquet as pq
+        from tenants.gateway import SampleInfo
+
+        tenant, grant, staff = self._scope(ctx)
+        self.d.check(staff, Perm.SAMPLE_READ, grant.resource)
+        found = []
+        for name, path in self._sample_files(grant).items():
+            meta = pq.read_metadata(path)
+            found.append(SampleInfo(name, meta.num_rows, tuple(meta.schema.names),
+                                    f"desensitized sample of {name} for grant {grant.id}"))
+        return found
+
+    @_refusing
+    def load_sample(self, ctx, name: str):
+        import pyarrow.parquet as pq
+        from tenants.gateway import Missing
+
+        tenant, grant, staff = self._scope(ctx)
+        self.d.check(staff, Perm.SAMPLE_READ, grant.resource)
+        path = self._sample_files(grant).get(name) if _SAMPLE_NAME.match(name or "") else None
+        if path is None:
+            raise Missing(f"no sample {name!r} for this tenant")
+        return pq.read_table(path)
+
+    # queries
+    @_refusing
+    def query(self, ctx, sql: str):
+        tenant, grant, staff = self._scope(ctx)
+        return self.d.queries.run(staff, grant.id, sql, request_id=ctx.request_id, source="gateway").table
+
+    # jobs
+    @_refusing
+    def submit_job(self, ctx, job):
+        tenant, grant, staff = self._scope(ctx)
+        self.d.check(staff, Perm.JOB_SUBMIT, grant.resource)
+        return self.jobs.submit(tenant, grant, staff, job, ctx.request_id)
+
+    @_refusing
+    def list_jobs(self, ctx):
+        tenant, _, _ = self._scope(ctx)
+        return [self.jobs.info(r) for r in self.d.store.all(
+            "SELECT * FROM tenant_jobs WHERE tenant_id=? ORDER BY submitted_at", (tenant.id,))]
+
+    @_refusing
+    def job_status(self, ctx, job_id: str):
+        tenant, _, _ = self._scope(ctx)
+        return self.jobs.info(self.jobs.row(tenant.id, job_id))
+
+    @_refusing
+    def job_logs(self, ctx, job_id: str) -> str:
+        from tenants.gateway import Refused
+
+        tenant, _, _ = self._scope(ctx)
+        row = self.jobs.row(tenant.id, job_id)
+        if row["logs"] is None:
+            raise Refused("the logs are withheld: they hold values shaped like identifiers, or the job has not finished")
+        return row["logs"]
+
+    @_refusing
+    def fetch_output(self, ctx, job_id: str, name: str):
+        from tenants.gateway import Refused
+
+        tenant, _, _ = self._scope(ctx)
+        output, path = self.jobs.output(self.jobs.row(tenant.id, job_id), name)
+        if output["state"] != "released":
+            raise Refused(f"output {name} is withheld: {output['reason']}")
+        return _read_table(path)
+
+    # exports and imports
+    @_refusing
+    def request_export(self, ctx, request):
+        from tenants.gateway import ExportInfo
+
+        tenant, grant, staff = self._scope(ctx)
+        output, path = self.jobs.output(self.jobs.row(tenant.id, request.job_id), request.output)
+        kind = "model" if output["kind"] == "model" else "data_package"
+        submitted = self.d.exports.submit(staff, grant_id=grant.id, scenario=request.scenario, kind=kind,
+                                          file=path, title=request.note[:200] or path.name)
+        return ExportInfo(submitted.id, submitted.status.value, submitted.status_reason or "")
+
+    @_refusing
+    def request_import(self, ctx, upload):
+        tenant, grant, staff = self._scope(ctx)
+        self.d.check(staff, Perm.IMPORT_REQUEST, grant.resource)
+        return ImportService(self.d).request(tenant, staff, upload, ctx.request_id)
+
+
+def _read_table(path: Path):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path) if path.suffix == ".parquet" else pacsv.read_csv(path)
+

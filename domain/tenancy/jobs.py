@@ -1,0 +1,185 @@
+"""Production jobs: a tenant's code run once next to the grant's raw data; outputs checked."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from domain.clock import iso
+from domain.errors import NotFound
+from domain.principals import SYSTEM
+
+if TYPE_CHECKING:
+    from domain.core import Domain
+
+TABLE_SUFFIXES = {".csv": "table", ".parquet": "table"}
+MODEL_SUFFIXES = {".skops", ".pkl", ".pickle", ".joblib", ".onnx", ".pt"}
+_LONG_DIGITS = re.compile(r"\d{11,}|\d{17}[\dXx]")
+
+
+def _write_code(folder: Path, files) -> str:
+    """The job's files under `folder` (readable by the sandbox); returns their joint SHA-256."""
+    import hashlib
+    from pathlib import PurePosixPath
+
+    from tenants.gateway import BadRequest
+
+    digest = hashlib.sha256()
+    for name, data in sorted(files.items()):
+        rel = PurePosixPath(name)
+        if rel.is_absolute() or not rel.parts or ".." in rel.parts or len(rel.parts) > 8:
+            raise BadRequest("job file names must be relative paths inside the job")
+        target = folder.joinpath(*rel.parts)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        target.write_bytes(data)
+        target.chmod(0o644)
+        digest.update(str(rel).encode() + b"\0" + hashlib.sha256(data).digest())
+    for d in [folder, *[p for p in folder.rglob("*") if p.is_dir()]]:
+        d.chmod(0o755)
+    return digest.hexdigest()
+
+
+class JobRunner:
+    """Runs a tenant's job once in a production sandbox next to the grant's raw data (granted
+    columns only, decrypted into a private in-memory folder for the run). Table outputs reach
+    the tenant only after the export checks (raw rows, identifiers, reversible, disclosure)
+    pass; models and other files are withheld; logs are withheld when they hold long digit runs."""
+
+    def __init__(self, domain: "Domain"):
+        self.d = domain
+
+    def root(self, job_id: str) -> Path:
+        return self.d.home / "tenants" / "_jobs" / job_id
+
+    def row(self, tenant_id: str, job_id: str):
+        row = self.d.store.one("SELECT * FROM tenant_jobs WHERE id=? AND tenant_id=?", (job_id, tenant_id))
+        if row is None:
+            raise NotFound(f"no job {job_id!r} for this tenant")
+        return row
+
+    def info(self, row):
+        import json
+
+        from tenants.gateway import JobInfo, OutputInfo
+
+        outputs = tuple(OutputInfo(o["name"], o["kind"], o["state"], o["reason"], o["sha256"], {})
+                        for o in json.loads(row["outputs"]))
+        return JobInfo(row["id"], row["name"], row["state"], row["detail"], outputs,
+                       row["submitted_at"], row["finished_at"] or "")
+
+    def output(self, row, name: str):
+        import json
+
+        for output in json.loads(row["outputs"]):
+            if output["name"] == name:
+                return output, self.root(row["id"]) / "outputs" / name
+        raise NotFound(f"job {row['id']} has no output {name!r}")
+
+    def submit(self, tenant, grant, staff, job, request_id):
+        from audit import Action
+        from tenants.gateway import BadRequest
+
+        if job.entrypoint not in job.files:
+            raise BadRequest(f"the entry point {job.entrypoint} is not among the job's files")
+        job_id = "j-" + secrets.token_hex(6)
+        root = self.root(job_id)
+        root.mkdir(parents=True, mode=0o711)
+        root.parent.chmod(0o711)
+        code_sha = _write_code(root / "code", job.files)
+        with self.d.store.transaction() as tx:
+            tx.execute("INSERT INTO tenant_jobs (id, tenant_id, name, entrypoint, state, submitted_at)"
+                       " VALUES (?, ?, ?, ?, 'queued', ?)",
+                       (job_id, tenant.id, (job.name or job.entrypoint)[:100], job.entrypoint, iso(tx.now())))
+            tx.audit(self.d.event(
+                Action.JOB_SUBMIT, staff, org=tenant.operator_id, request_id=request_id,
+                targets=[("job", job_id), ("tenant", tenant.id), ("grant", grant.id)],
+                inputs=[("code", job_id, code_sha)], details={"entrypoint": job.entrypoint}))
+        threading.Thread(target=self.run, args=(tenant, grant, staff, job_id, job.entrypoint, dict(job.params)),
+                         name=f"aod-job-{job_id}", daemon=True).start()
+        return self.info(self.row(tenant.id, job_id))
+
+    def run(self, tenant, grant, staff, job_id: str, entrypoint: str, params: dict) -> None:
+        from audit import Action, Outcome
+
+        self._set(job_id, state="running")
+        logs, outputs, state, detail = None, [], "failed", ""
+        try:
+            result = self._execute(tenant, grant, job_id, entrypoint, params)
+            state, detail = result.outcome, f"exit code {result.exit_code}, {result.duration_s:.1f} s"
+            if result.rejected:
+                detail += f"; {len(result.rejected)} output(s) rejected by the sandbox"
+            outputs = [self._judge(grant, tenant, job_id, o) for o in result.outputs]
+            logs = None if _LONG_DIGITS.search(result.logs) else result.logs
+        except Exception as exc:  # noqa: BLE001 - recorded as the job's failure, kind only
+            diagnostics = getattr(exc, "diagnostics", None)
+            detail = diagnostics() if callable(diagnostics) else f"internal error ({type(exc).__name__})"
+        self._set(job_id, state=state, detail=detail, outputs=outputs, logs=logs, finished=True)
+        with self.d.store.transaction() as tx:
+            tx.audit(self.d.event(
+                Action.JOB_FINISH, SYSTEM, org=tenant.operator_id,
+                outcome=Outcome.OK if state == "succeeded" else Outcome.FAILED,
+                targets=[("job", job_id), ("tenant", tenant.id)],
+                inputs=[("dataset", name) for name in sorted(grant.columns)],
+                outputs=[("file", f"{job_id}/{o['name']}", o["sha256"]) for o in outputs],
+                details={"state": state, "released": [o["name"] for o in outputs if o["state"] == "released"],
+                         "logs_withheld": logs is None}))
+
+    def _execute(self, tenant, grant, job_id, entrypoint, params):
+        import pyarrow.parquet as pq
+        from tenants.spec import JobLimits, JobSpec
+
+        from domain.rawstore import read_table
+
+        outputs = self.root(job_id) / "outputs"
+        outputs.mkdir(mode=0o755)
+        scratch_root = "/dev/shm" if Path("/dev/shm").is_dir() else None
+        with tempfile.TemporaryDirectory(prefix="aod-job-", dir=scratch_root) as data:
+            Path(data).chmod(0o755)
+            for name, columns in sorted(grant.columns.items()):
+                target = Path(data) / f"{name}.parquet"
+                pq.write_table(read_table(self.d.catalog.raw_dir(name), self.d.keys.get("dataset", name),
+                                          columns=list(columns)), target)
+                target.chmod(0o644)
+            spec = JobSpec(job_id=job_id, tenant_id=tenant.id, code_dir=self.root(job_id) / "code",
+                           entrypoint=entrypoint, data_dir=Path(data), outputs_dir=outputs, params=params,
+                           limits=JobLimits(timeout_s=float(self.d.config.query_timeout_seconds) * 10))
+            return self.d.tenancy.runtime.backend.run_job(spec)
+
+    def _judge(self, grant, tenant, job_id: str, output) -> dict:
+        from export_review.checks import CheckContext, CheckStatus, Product, ProductKind, run_checks
+
+        from domain.exports import DomainGrants, raw_access_for
+
+        path = self.root(job_id) / "outputs" / output.name
+        record = {"name": output.name, "sha256": output.sha256, "kind": "file", "state": "withheld",
+                  "reason": "only tables are released to the tenant"}
+        if path.suffix in MODEL_SUFFIXES:
+            record.update(kind="model", reason="trained models never reach the tenant; request an export")
+        if path.suffix not in TABLE_SUFFIXES:
+            return record
+        record["kind"] = "table"
+        ctx = CheckContext(Product(ProductKind.DATA_PACKAGE, path), raw=raw_access_for(self.d, grant.id),
+                           grants=DomainGrants(self.d), grant_id=grant.id, scenario=grant.scenario,
+                           org=tenant.operator_id)
+        report = run_checks(ctx, only=("raw_rows", "identifiers", "reversible", "disclosure"))
+        if report.status == CheckStatus.PASSED:
+            record.update(state="released", reason="")
+        else:
+            worst = report.failed or tuple(r for r in report.results if r.status != CheckStatus.PASSED)
+            finding = worst[0].findings[0].message if worst[0].findings else worst[0].rule
+            record["reason"] = f"{worst[0].rule}: {finding}"
+        return record
+
+    def _set(self, job_id: str, *, state: str, detail: str = "", outputs=None, logs=None,
+             finished: bool = False) -> None:
+        import json
+
+        with self.d.store.transaction() as tx:
+            tx.execute("UPDATE tenant_jobs SET state=?, detail=?, outputs=?, logs=?, finished_at=? WHERE id=?",
+                       (state, detail, json.dumps(outputs or []), logs,
+                        iso(tx.now()) if finished else None, job_id))
+
