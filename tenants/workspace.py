@@ -110,9 +110,17 @@ class Workspace:
             (self.cipher_dir / "lost+found").rmdir()
         os.chmod(self.cipher_dir, 0o700)
 
-    def _detach(self) -> None:
+    def _detach(self, timeout_s: float = 10.0) -> None:
+        """Unmount the quota volume; gocryptfs exits a moment after its FUSE unmount returns
+        and holds the volume busy until then, so a busy volume is retried until the deadline."""
+        deadline = time.monotonic() + timeout_s
         while _mounted_at(self.cipher_dir) is not None:
-            _run(["umount", str(self.cipher_dir)], "unmount the quota volume")
+            done = subprocess.run(["umount", str(self.cipher_dir)], capture_output=True, text=True)
+            if done.returncode == 0:
+                continue
+            if time.monotonic() > deadline:
+                raise WorkspaceError(f"cannot unmount the quota volume ({done.stderr.strip()[:160]})")
+            time.sleep(0.1)
 
     def is_mounted(self) -> bool:
         return _mounted_at(self.mount_dir) == "fuse.gocryptfs"
