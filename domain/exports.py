@@ -155,6 +155,23 @@ def raw_access_for(domain: "Domain", grant_id: str) -> DomainRawAccess:
     return DomainRawAccess(domain, tuple(grant.columns))
 
 
+def check_compliant(domain: "Domain", actor):
+    """export_review knows roles, not the domain's compliance rules: a person who may not act
+    today (disabled; staff without real-name check, a valid NDA or training) is refused here,
+    audited, before any export command or page runs for them."""
+    from audit import Action
+
+    from domain.errors import NotCompliant
+
+    gaps = actor.compliance_gaps(domain.today())
+    if gaps:
+        reason = f"{actor.id} cannot act: " + "; ".join(gaps)
+        domain.record_refusal(Action.AUTH_DENIED, actor_id=actor.id, role=actor.role.value, reason=reason,
+                              org=actor.org, details={"permission": "export"})
+        raise NotCompliant(reason)
+    return actor
+
+
 def build_export_service(domain: "Domain"):
     from export_review import ExportService
 

@@ -10,9 +10,10 @@ from typing import Optional
 
 def provide(home: Optional[Path], token: Optional[str]):
     from domain.cli.common import acting_principal, open_domain
+    from domain.exports import check_compliant
 
     domain = open_domain(home)
-    return domain.exports, acting_principal(domain, token)
+    return domain.exports, check_compliant(domain, acting_principal(domain, token))
 
 
 def configure() -> None:

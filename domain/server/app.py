@@ -37,10 +37,15 @@ def _mount_export_review(app: FastAPI, domain) -> None:
     """The reviewers' pages at /review, over `domain.exports`, signed in as on the API."""
     from export_review import create_router
 
-    from domain.exports import csrf_secret
+    from fastapi import Depends
+
+    from domain.exports import check_compliant, csrf_secret
     from domain.server.deps import current_principal
 
-    app.include_router(create_router(service=lambda: domain.exports, principal=current_principal,
+    def compliant_principal(me=Depends(current_principal)):
+        return check_compliant(domain, me)
+
+    app.include_router(create_router(service=lambda: domain.exports, principal=compliant_principal,
                                      csrf_secret=csrf_secret(domain), prefix="/review"))
 
 

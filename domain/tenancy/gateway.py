@@ -70,7 +70,11 @@ class DomainGatewayHandler:
         today = self.d.today()
         if not grant.is_usable(today):
             raise Refused(f"grant {grant.id} is {grant.effective_status(today).value}")
-        return tenant, grant, self.d.principals.get(tenant.staff_id)
+        staff = self.d.principals.get(tenant.staff_id)
+        gaps = staff.compliance_gaps(today)
+        if gaps:
+            raise Refused(f"{staff.id} cannot act: " + "; ".join(gaps))
+        return tenant, grant, staff
 
     # samples
     def _sample_files(self, grant) -> dict[str, Path]:

@@ -24,7 +24,6 @@ class ImportService:
         self.d = domain
 
     def request(self, tenant, staff, upload, request_id):
-        from audit import Action
         from tenants.gateway import ImportInfo
 
         import_id = "i-" + secrets.token_hex(6)
@@ -32,6 +31,16 @@ class ImportService:
         folder = self.d.home / "imports" / import_id
         folder.mkdir(parents=True, mode=0o700)
         shutil.move(str(upload.path), folder / filename)
+        try:
+            self._record(tenant, staff, upload, import_id, filename, request_id)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # nothing acknowledged, nothing kept
+            raise
+        return ImportInfo(import_id, "pending", "awaiting the competent authority's decision")
+
+    def _record(self, tenant, staff, upload, import_id: str, filename: str, request_id) -> None:
+        from audit import Action
+
         with self.d.store.transaction() as tx:
             tx.execute("INSERT INTO tenant_imports (id, tenant_id, operator_id, name, filename, size, sha256,"
                        " description, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -41,7 +50,6 @@ class ImportService:
                 Action.IMPORT_REQUEST, staff, org=tenant.operator_id, request_id=request_id,
                 targets=[("import", import_id), ("tenant", tenant.id)],
                 inputs=[("file", filename, upload.sha256)], details={"name": upload.name, "size": upload.size}))
-        return ImportInfo(import_id, "pending", "awaiting the competent authority's decision")
 
     def decide(self, actor: Principal, import_id: str, *, approve: bool, reason: str) -> str:
         from audit import Action

@@ -185,3 +185,29 @@ def test_query_template_runs_through_the_domain_policy_as_an_api(world, tmp_path
         d.exports.api.call(world.principal("rita"), endpoint.id, {"district": district})
     via = [e.event.details.get("via") for e in d.audit_log.query() if e.event.action.value == "query.run"]
     assert via[-1] == "api"
+
+
+def test_staff_who_may_not_act_today_are_refused_by_export_commands_and_pages(world):
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from domain.server.app import create_app
+
+    d, admin = world.domain, world.principal("admin")
+    today = d.today()
+    if not d.store.one("SELECT 1 FROM principals WHERE id='bert'"):
+        d.principals.create(admin, principal_id="bert", display_name="NDA lapsed", role="operator_staff",
+                            org="op-hz-insight", password="bert-pass-123456")
+        d.principals.set_compliance(admin, "bert", realname_verified_on=today - timedelta(days=400),
+                                    realname_method="unified identity platform",
+                                    nda_signed_on=today - timedelta(days=400), nda_expires_on=today - timedelta(days=1),
+                                    training_passed_on=today - timedelta(days=400))
+    world.passwords["bert"] = "bert-pass-123456"
+    done = _aod(world, world.token("bert"), "export", "list")
+    assert done.returncode == 2 and "confidentiality agreement expired" in done.stderr
+    page = TestClient(create_app(d)).get("/review/", headers={"Authorization": f"Bearer {world.token('bert')}"})
+    assert page.status_code == 403
+    refusals = [e.event for e in d.audit_log.query() if e.event.action.value == "auth.denied"
+                and e.event.actor.id == "bert"]
+    assert refusals and refusals[-1].outcome.value == "refused"

@@ -130,3 +130,25 @@ def test_grant_suspension_cuts_the_gateway_at_once(world, client, tenant):
     finally:
         d.grants.resume(admin, world.grant.id, reason="cleared")
     assert d.tenancy.get(tenant.id).status.value == "suspended"  # the authority resumes tenants explicitly
+
+
+def test_handler_refuses_when_the_staff_member_may_not_act_today(world):
+    from datetime import timedelta
+
+    from tenants.gateway import GatewayContext, Refused
+
+    from domain.tenancy import DomainGatewayHandler, TenantStatus
+
+    d, admin = world.domain, world.principal("admin")
+    today = d.today()
+    d.principals.create(admin, principal_id="carl", display_name="training missing", role="operator_staff",
+                        org="op-hz-insight", password="carl-pass-123456")
+    d.principals.set_compliance(admin, "carl", realname_verified_on=today, realname_method="counter",
+                                nda_signed_on=today, nda_expires_on=today + timedelta(days=365))
+    tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="carl", tenant_id="t-carl")
+    try:
+        d.tenancy._record(admin, tenant, TenantStatus.RUNNING, "handler check only, no sandbox")
+        with pytest.raises(Refused, match="pre-job training not passed"):
+            DomainGatewayHandler(d).list_samples(GatewayContext(tenant.id, "r-2"))
+    finally:
+        d.tenancy.terminate(admin, tenant.id, reason="test finished")
