@@ -42,6 +42,7 @@ class DomainConfig:
     tenant_backend: str = "bwrap"
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.min_group_size < MIN_GROUP_SIZE_FLOOR:
             raise InvalidInput(
                 f"min_group_size {self.min_group_size} is below the floor of {MIN_GROUP_SIZE_FLOOR}"
@@ -58,6 +59,14 @@ class DomainConfig:
             raise InvalidInput("tenant_backend must be 'bwrap' or 'docker'")
         if self.sample_k < 2 or not 0 < self.sample_fraction <= 1:
             raise InvalidInput("sample_k must be >= 2 and sample_fraction in (0, 1]")
+
+    def _check_types(self) -> None:
+        """Each setting has its declared type (a bool is not a number, an int is a float)."""
+        accepted = {"int": (int,), "float": (int, float), "str": (str,)}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, accepted[str(f.type)]):
+                raise InvalidInput(f"setting {f.name} must be of type {f.type}, not {type(value).__name__}")
 
     @classmethod
     def load(cls, path: Path) -> "DomainConfig":

@@ -18,6 +18,12 @@ def test_defaults_round_trip(tmp_path):
         'engine = "sqlite"',
         "unknown_thing = 1",
         "round_to = 0",
+        'min_group_size = "ten"',
+        "min_group_size = 12.5",
+        "round_to = true",
+        'query_timeout_seconds = "soon"',
+        "engine = 1",
+        "name = []",
     ],
 )
 def test_protective_settings_cannot_be_loosened(tmp_path, setting):
