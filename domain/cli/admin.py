@@ -50,10 +50,16 @@ def logout(home: Optional[Path] = HomeOption, token: Optional[str] = TokenOption
     domain = open_domain(home)
     path = session_file(domain.home)
     token = token or (path.read_text().strip() if path.is_file() else None)
+    from domain.errors import AuthenticationFailed
+
+    note = ""
     if token:
-        domain.auth.revoke(token)
+        try:
+            domain.auth.revoke(token)
+        except AuthenticationFailed:
+            note = " (the token had already expired or been revoked)"
     path.unlink(missing_ok=True)
-    typer.echo("logged out")
+    typer.echo("logged out" + note)
 
 
 def whoami(home: Optional[Path] = HomeOption, token: Optional[str] = TokenOption, as_json: bool = JsonOption) -> None:

@@ -157,3 +157,15 @@ def test_the_demo_runs_on_a_small_population_and_refuses_a_used_home(tmp_path):
 def test_a_usage_error_is_a_usage_error_not_an_internal_error(aod):
     code, out, err = aod("grant", "create", "--no-such-option")
     assert code == 2 and "internal error" not in err and "no-such-option" in err
+
+
+def test_logout_after_the_token_died_still_forgets_the_session(aod):
+    ok(aod("--home", str(aod.home), "init", "--password", ADMIN_PW))
+    token = ok(aod("login", "--user", "admin", "--password", ADMIN_PW, "--print-token")).strip()
+    ok(aod("login", "--user", "admin", "--password", ADMIN_PW))
+    ok(aod("logout"))
+    refused(aod("whoami"), "not logged in")
+    ok(aod("staff", "list", "--token", token))  # logout revoked only the session's token
+    ok(aod("logout", "--token", token))
+    refused(aod("whoami", "--token", token), "authentication failed")
+    assert "already expired or been revoked" in ok(aod("logout", "--token", token))
