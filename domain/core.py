@@ -44,9 +44,7 @@ class Domain:
     # -- opening ----------------------------------------------------------------------
     @staticmethod
     def migrations() -> list[tuple[str, list[str]]]:
-        from domain import schema
-
-        from domain import tenancy
+        from domain import schema, tenancy
 
         found = [("domain", schema.MIGRATIONS), ("domain_tenancy", tenancy.MIGRATIONS)]
         try:
