@@ -9,7 +9,7 @@ import typer
 
 from domain.cli.common import (
     HomeOption, JsonOption, TokenOption, acting_principal, emit_json, emit_record, emit_table,
-    open_domain, query_result,
+    open_domain,
 )
 from domain.clock import parse_date
 
@@ -82,18 +82,3 @@ def show(grant_id: str, home: Optional[Path] = HomeOption, token: Optional[str] 
     record.update({f"columns of {d}": ", ".join(c) for d, c in grant.columns.items()})
     emit_record(f"grant {grant.id}", record)
 
-
-@app.command("query")
-def query(
-    grant_id: str = typer.Argument(...),
-    sql: str = typer.Argument(..., help="One SELECT over the grant's datasets and columns."),
-    home: Optional[Path] = HomeOption, token: Optional[str] = TokenOption, as_json: bool = JsonOption,
-) -> None:
-    """Run a checked query on raw data under a grant (aggregates that pass the policy only)."""
-    domain = open_domain(home)
-    out = domain.queries.run(acting_principal(domain, token), grant_id, sql, source="cli")
-    if as_json:
-        return emit_json(query_result(out))
-    emit_table(f"query {out.query_id}", out.table.column_names, (row.values() for row in out.table.to_pylist()))
-    typer.echo(f"{out.rows} rows from {', '.join(out.datasets)} on {out.engine}; "
-               f"{out.suppressed} suppressed below k={out.k}")
