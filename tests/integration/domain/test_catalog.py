@@ -211,3 +211,28 @@ def test_people_without_the_ingest_permission_are_refused(world):
                              open_attribute="unconditional")
     assert_nothing_registered(d, "sneaky")
     assert {e.actor.id for e in _events(world, Action.AUTH_DENIED)} >= {"rita", "alice", "zj-gongan-clerk"}
+
+
+@pytest.mark.parametrize("case, header, newline, encoding", [
+    ("excel_bom", "\ufeffid_number,district,amount", "\n", "utf-8"),
+    ("windows_lines", "id_number,district,amount", "\r\n", "utf-8"),
+    ("gb18030_rare", "id_number,区县,amount", "\n", "gb18030"),
+    ("odd_names", '"id_number","select","x""y"', "\n", "utf-8"),
+])
+def test_real_world_csv_variants_are_ingested(world, tmp_path, case, header, newline, encoding):
+    rows = [f"{world.an_id_number(i)},西湖区,{i}" for i in range(40)] + [f"{world.an_id_number(40)},𠀀区,1"]
+    path = tmp_path / f"{case}.csv"
+    path.write_bytes(newline.join([header, *rows, ""]).encode(encoding))
+    clerk = world.providers["population"]
+    ds = world.domain.catalog.ingest(clerk, path, name=case, title="t", provider="zj-gongan", open_attribute="restricted")
+    assert ds.rows == 41 and ds.columns[0].name == "id_number" and ds.columns[0].klass == "direct_identifier"
+    assert world.domain.catalog.confirm(clerk, case).privacy_unit == "id_number"
+
+
+def test_column_names_equal_but_for_case_are_refused_whole(world, tmp_path):
+    path = write_csv(tmp_path / "dup.csv", ["id_number", "ID_NUMBER", "district"],
+                     [[world.an_id_number(i), world.an_id_number(i), "西湖区"] for i in range(20)])
+    with pytest.raises(InvalidInput, match="twice"):
+        world.domain.catalog.ingest(world.providers["population"], path, name="dup_case", title="t",
+                                    provider="zj-gongan", open_attribute="restricted")
+    assert_nothing_registered(world.domain, "dup_case")
