@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import Depends, Request
 
-from domain.errors import AuthenticationFailed
+from domain.errors import AuthenticationFailed, PermissionDenied
 from domain.principals import Principal
 
 SESSION_COOKIE = "aod_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_domain(request: Request):
@@ -21,8 +24,22 @@ def bearer_or_cookie(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def same_origin(request: Request) -> bool:
+    """Does the browser say this request comes from our own pages (Origin, else Referer)?"""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return False
+    return urlsplit(source).netloc == request.headers.get("host", "")
+
+
 def current_principal(request: Request, domain=Depends(get_domain)) -> Principal:
     token = bearer_or_cookie(request)
     if not token:
         raise AuthenticationFailed("log in first")
-    return domain.auth.authenticate(token)
+    principal = domain.auth.authenticate(token)
+    from_cookie = not request.headers.get("authorization", "").lower().startswith("bearer ")
+    if from_cookie and request.method not in SAFE_METHODS and not same_origin(request):
+        # A browser sends the cookie with any site's form: a cookie alone never changes state.
+        raise PermissionDenied("a session cookie changes state only from this server's own pages; "
+                               "send a bearer token")
+    return principal

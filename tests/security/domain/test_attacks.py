@@ -335,6 +335,28 @@ def test_a_dataset_key_is_bound_to_its_dataset(world):
         tx.execute("DELETE FROM data_keys WHERE owner='people_swap'")
 
 
+def test_a_session_cookie_cannot_change_state_from_another_site(world):
+    client = TestClient(create_app(world.domain))
+    token = world.domain.auth.login("admin", "admin-password-123").token
+    grant = world.new_grant()
+    url = f"/api/v1/grants/{grant.id}/suspend"
+    client.cookies.set("aod_session", token)
+    try:
+        assert client.get("/api/v1/whoami").status_code == 200  # reading with the cookie is fine
+        for headers in ({}, {"Origin": "https://evil.example"}, {"Referer": "https://evil.example/form"},
+                        {"Origin": "http://testserver.evil.example"}):
+            r = client.post(url, json={"reason": "csrf"}, headers=headers)
+            assert r.status_code == 403 and "bearer token" in r.json()["error"], headers
+        assert world.domain.grants.get(grant.id).status == GrantStatus.ACTIVE
+        r = client.post(url, json={"reason": "from our own page"}, headers={"Origin": "http://testserver"})
+        assert r.status_code == 200 and r.json()["status"] == "suspended"
+    finally:
+        client.cookies.clear()
+    r = client.post(f"/api/v1/grants/{grant.id}/resume", json={"reason": "api client"},
+                    headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+
+
 # -- finally --------------------------------------------------------------------------------------
 
 def test_zz_the_audit_log_verifies_after_every_attack(world):
@@ -345,3 +367,4 @@ def test_zz_the_audit_log_verifies_after_every_attack(world):
     assert len(refused) >= 20
     sec = world.an_id_number(11)
     assert not any_file_contains(world.domain.home / "audit", sec)
+
