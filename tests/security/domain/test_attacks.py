@@ -325,8 +325,7 @@ def test_a_dataset_key_is_bound_to_its_dataset(world):
     from domain.keys import KeyStoreError
 
     wrapped = d.store.one("SELECT wrapped FROM data_keys WHERE owner='enterprise'")["wrapped"]
-    with d.store.transaction() as tx:
-        tx.execute("UPDATE data_keys SET wrapped=? WHERE owner='people_swap'", (wrapped,))
+    with d.store.transaction() as tx:  # enterprise's wrapped key replayed under another dataset's name
         tx.execute("INSERT INTO data_keys (purpose, owner, wrapped, created_at) VALUES ('dataset', 'people_swap', ?, 'x')",
                    (wrapped,))
     with pytest.raises(KeyStoreError):
