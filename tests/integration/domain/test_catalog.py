@@ -236,3 +236,14 @@ def test_column_names_equal_but_for_case_are_refused_whole(world, tmp_path):
         world.domain.catalog.ingest(world.providers["population"], path, name="dup_case", title="t",
                                     provider="zj-gongan", open_attribute="restricted")
     assert_nothing_registered(world.domain, "dup_case")
+
+
+def test_the_privacy_unit_must_be_named_when_two_identifiers_compete(world, tmp_path):
+    path = tmp_path / "contributions.parquet"
+    pq.write_table(world.data.social_insurance, path)
+    clerk = world.providers["social_insurance"]
+    d = world.domain
+    d.catalog.ingest(clerk, path, name="contributions", title="t", provider="zj-rlsb", open_attribute="restricted")
+    with pytest.raises(InvalidInput, match="--privacy-unit"):
+        d.catalog.confirm(clerk, "contributions")  # id_number or credit_code?
+    assert d.catalog.confirm(clerk, "contributions", privacy_unit="credit_code").privacy_unit == "credit_code"
