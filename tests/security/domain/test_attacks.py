@@ -282,6 +282,29 @@ def test_id_numbers_are_never_looked_up(world):
         assert all(v is None or v >= 10 for v in out.table.column(out.table.column_names[-1]).to_pylist())
 
 
+def test_free_text_carrying_an_id_number_changes_nothing(world):
+    """Reasons and names are free text; one holding an ID number is refused whole (the audit
+    event would carry it), and the refusal does not repeat it."""
+    d, sec = world.domain, world.an_id_number(9)
+    grant = world.new_grant()
+    size = d.audit_log.size()
+    attempts = [
+        lambda: d.grants.suspend(world.admin, grant.id, f"complaint by {sec}"),
+        lambda: d.grants.create(world.admin, operator_id="op-hz", scenario=f"study of {sec}",
+                                columns={"population": ("district",)}, emergency_plan="EP",
+                                starts_on=term(d)[0], expires_on=term(d)[1]),
+        lambda: d.principals.disable(world.admin, "bob", f"shared the record of {sec}"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(Exception) as info:
+            attempt()
+        assert sec not in str(info.value) and sec not in getattr(info.value, "diagnostics", str)()
+    assert d.grants.get(grant.id).status == GrantStatus.ACTIVE
+    assert d.principals.get("bob").status.value == "active"
+    assert d.audit_log.size() == size
+    assert not any_file_contains(d.home, sec)
+
+
 # -- data at rest -------------------------------------------------------------------------------
 
 def test_the_master_key_is_private(world):
