@@ -28,6 +28,9 @@ def create_app(domain) -> FastAPI:
     app.include_router(routes.router, prefix="/api/v1")
     _mount_export_review(app, domain)
     app.include_router(_tenant_routes(), prefix="/api/v1/tenants")
+    from domain.server.jupyter_proxy import create_jupyter_proxy
+
+    app.include_router(create_jupyter_proxy())  # /jupyter/<tenant>/…: the only way to a tenant's Lab
     for extension in domain.server_extensions:
         extension(app)
     return app

@@ -131,7 +131,9 @@ class TenantService:
     def _provision(self, tenant_id: str) -> None:
         tenant = self.get(tenant_id)
         layout = self.runtime.layout(tenant_id)
-        self.runtime.provision(tenant_id, self.d.keys.get(TENANT_KEY, tenant_id))
+        # JupyterLab's base URL is the domain server's proxy path for this tenant
+        self.runtime.provision(tenant_id, self.d.keys.get(TENANT_KEY, tenant_id),
+                               jupyter_base_url=f"/jupyter/{tenant_id}/")
         _copy_samples(self.samples_dir(tenant.grant_id), layout.samples_dir)
 
     # -- transitions --------------------------------------------------------------------
