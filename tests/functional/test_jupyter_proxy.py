@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.domain_links.conftest import _cleanup, build_world
 
-pytestmark = [pytest.mark.bwrap, pytest.mark.slow]
+pytestmark = [pytest.mark.bwrap, pytest.mark.browser, pytest.mark.slow]
 
 
 def _free_port() -> int:
@@ -145,6 +145,35 @@ def test_cross_site_websocket_is_refused(served):
 
     with pytest.raises((InvalidStatus, ConnectionClosed)):
         asyncio.run(attempt())
+
+
+def test_a_browser_opens_jupyterlab_through_the_proxy(served):
+    """Headless Chromium, as a member of staff would: the Lab's shell and launcher render, every
+    script and API call of the page going through the proxy."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    world, tenant, host = served
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(f"http://{host}/api/v1/whoami")  # any page of the origin, to set its cookie
+        driver.add_cookie({"name": "aod_session", "value": world.token("alice"), "path": "/"})
+        driver.get(f"http://{host}/jupyter/{tenant.id}/lab")
+        WebDriverWait(driver, 90).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-LabShell")))
+        WebDriverWait(driver, 90).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".jp-Launcher")))
+        assert driver.current_url.startswith(f"http://{host}/jupyter/{tenant.id}/lab")
+        spec = world.domain.tenancy.runtime.backend.spec_of(tenant.id)
+        assert spec.jupyter_token not in driver.page_source
+    finally:
+        driver.quit()
 
 
 def test_a_suspended_grant_closes_the_proxy_at_once(served):
