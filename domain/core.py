@@ -14,7 +14,7 @@ from typing import Any
 from domain.authz import Perm, Resource, can, refusal_reason
 from domain.clock import Clock, system_clock
 from domain.config import DomainConfig
-from domain.errors import Conflict, NotCompliant, NotInitialised, PermissionDenied
+from domain.errors import Conflict, InvalidInput, NotCompliant, NotInitialised, PermissionDenied
 from domain.keys import KeyStore, create_master_key
 from domain.principals import SYSTEM, Principal
 from domain.store import Store
@@ -82,6 +82,10 @@ class Domain:
         if (home / CONTROL_DB).exists():
             raise Conflict(f"{home} already holds a domain")
         check_id(admin_id, "admin id")
+        from domain.staff import RESERVED_IDS
+
+        if admin_id in RESERVED_IDS:
+            raise InvalidInput(f"{admin_id!r} is reserved for the domain's own actions; choose another admin id")
         password_hash = hash_password(admin_password)  # validate before creating anything
         home.mkdir(parents=True, exist_ok=True)
         for sub in ("keys", "raw", "samples", "tenants", "jobs", "products", "exports"):

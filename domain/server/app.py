@@ -122,6 +122,15 @@ def _tenant_routes():
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError):
+        # one line naming the fields, never the values sent (they may be identifiers)
+        fields = sorted({".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+                         for err in exc.errors()})
+        return JSONResponse({"error": f"invalid request: check {', '.join(fields)[:300]}"}, status_code=422)
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError):
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None

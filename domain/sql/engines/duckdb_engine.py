@@ -58,7 +58,11 @@ class DuckDBEngine(Engine):
     def execute(self, decision: Decision, sources: Mapping[str, RawDataset], limits: Limits) -> QueryResult:
         started = time.perf_counter()
         plan = require_plan(decision, sources)
-        con = self.connect(plan, sources, limits)
+        try:
+            con = self.connect(plan, sources, limits)
+        except duckdb.Error as error:  # a damaged or wrongly keyed raw file: say so, no detail
+            raise EngineFailed(f"DuckDB could not open the raw data ({type(error).__name__}); "
+                               "the raw store may be damaged") from None
         try:
             prepared = time.perf_counter()
             table = self._run(con, plan.sql, limits)
