@@ -30,6 +30,9 @@ def create_app(domain) -> FastAPI:
     app.include_router(_tenant_routes(), prefix="/api/v1/tenants")
     from domain.server.jupyter_proxy import create_jupyter_proxy
 
+    from domain.server.web_login import create_login_router
+
+    app.include_router(create_login_router())  # /login, /logout for the pages
     app.include_router(create_jupyter_proxy())  # /jupyter/<tenant>/…: the only way to a tenant's Lab
     for extension in domain.server_extensions:
         extension(app)
