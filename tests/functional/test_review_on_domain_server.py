@@ -14,6 +14,8 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pytest
 
+from tests.functional.browser import click_and_wait
+
 from tests.integration.domain_links.conftest import _cleanup, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -81,7 +83,7 @@ def _login(driver, base, world, user, expect_queue=True):
     driver.get(f"{base}/login")
     driver.find_element(By.ID, "user").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(world.passwords[user])
-    driver.find_element(By.ID, "login").click()
+    click_and_wait(driver, driver.find_element(By.ID, "login"))
     if expect_queue:
         assert driver.current_url.startswith(f"{base}/review/"), driver.current_url
 
@@ -90,11 +92,11 @@ def _approve(driver, base, export_id, reason):
     from selenium.webdriver.common.by import By
 
     driver.get(f"{base}/review/")
-    driver.find_element(By.LINK_TEXT, export_id).click()
+    click_and_wait(driver, driver.find_element(By.LINK_TEXT, export_id))
     assert driver.find_element(By.ID, "check-status").text == "passed"
     driver.find_element(By.ID, "approve").click()
     driver.find_element(By.ID, "reason").send_keys(reason)
-    driver.find_element(By.ID, "submit-decision").click()
+    click_and_wait(driver, driver.find_element(By.ID, "submit-decision"))
 
 
 def test_a_wrong_password_stays_on_the_login_page(served, browser):
@@ -104,7 +106,7 @@ def test_a_wrong_password_stays_on_the_login_page(served, browser):
     browser.get(f"{base}/login")
     browser.find_element(By.ID, "user").send_keys("rita")
     browser.find_element(By.ID, "password").send_keys("not-her-password")
-    browser.find_element(By.ID, "login").click()
+    click_and_wait(browser, browser.find_element(By.ID, "login"))
     assert browser.find_element(By.ID, "error").text
     assert not browser.get_cookies()
 
@@ -122,7 +124,7 @@ def test_two_reviewers_approve_and_release_on_the_domain_server(served, browser)
     _login(browser, base, world, "rob")
     _approve(browser, base, request.id, "aggregates only")
     assert browser.find_element(By.ID, "status").text == "approved"
-    browser.find_element(By.ID, "release").click()
+    click_and_wait(browser, browser.find_element(By.ID, "release"))
     assert browser.find_element(By.ID, "status").text == "released"
 
     d = world.domain

@@ -10,6 +10,8 @@ import threading
 import time
 
 import pytest
+
+from tests.functional.browser import click_and_wait
 import uvicorn
 
 from export_review.testing.planted import good_tables, write_metadata
@@ -72,22 +74,22 @@ def _login(driver, base, user):
     driver.get(f"{base}/login")
     driver.find_element(By.ID, "user").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(PASSWORDS[user])
-    driver.find_element(By.ID, "login").click()
+    click_and_wait(driver, driver.find_element(By.ID, "login"))
     assert "Export review queue" in driver.page_source
 
 
 def _approve(driver, base, export_id, reason=""):
     from selenium.webdriver.common.by import By
 
-    driver.find_element(By.LINK_TEXT, export_id).click()
+    click_and_wait(driver, driver.find_element(By.LINK_TEXT, export_id))
     assert driver.find_element(By.ID, "check-status").text == "passed"
     assert "minimum cell count" in driver.page_source or "at least 10 people" in driver.page_source
-    driver.find_element(By.ID, "preview-link").click()
+    click_and_wait(driver, driver.find_element(By.ID, "preview-link"))
     assert "rows ×" in driver.find_element(By.ID, "summary").text
     driver.back()
     driver.find_element(By.ID, "approve").click()
     driver.find_element(By.ID, "reason").send_keys(reason)
-    driver.find_element(By.ID, "submit-decision").click()
+    click_and_wait(driver, driver.find_element(By.ID, "submit-decision"))
 
 
 def test_two_reviewers_approve_and_release_in_a_browser(served, browser, tmp_path):
@@ -108,7 +110,7 @@ def test_two_reviewers_approve_and_release_in_a_browser(served, browser, tmp_pat
     _approve(browser, base, request.id)
     assert browser.find_element(By.ID, "status").text == "approved"
     assert "rita" in browser.find_element(By.ID, "votes").text  # unblinded once both decided
-    browser.find_element(By.ID, "release").click()
+    click_and_wait(browser, browser.find_element(By.ID, "release"))
     assert browser.find_element(By.ID, "status").text == "released"
     assert "sha256" in browser.find_element(By.ID, "released").text
 
