@@ -1,4 +1,4 @@
-"""`aod tenant …`: create, start, stop, suspend, resume, status, terminate; import decisions.
+"""`aod tenant …`: create, start, stop, suspend, resume, status, terminate; risk reports (R17).
 
 A tenant's sandbox and gateway socket live as long as the process that started them: `aod
 tenant start` serves the tenant in the foreground until Ctrl-C, or until its recorded status
@@ -95,6 +95,24 @@ app.command("suspend")(_with_reason("suspend", "Close access at once; data kept 
 app.command("resume")(_with_reason("resume", "Lift a suspension (the tenant is stopped; start it again)."))
 app.command("terminate")(_with_reason(
     "terminate", "Remove the sandbox, destroy the tenant's key and delete its workspace (audited)."))
+app.command("risk-report")(_with_reason(
+    "risk_report", "Report a risk (R17): halts the tenant's processing at once until the authority clears it."))
+app.command("risk-clear")(_with_reason(
+    "risk_clear", "The authority clears a tenant's risk reports; the tenant can then be started again."))
+
+
+@app.command("risks")
+def risks(tenant_id: str = typer.Argument(...), home: Optional[Path] = HomeOption,
+          token: Optional[str] = TokenOption, as_json: bool = JsonOption) -> None:
+    """A tenant's risk reports, open and cleared."""
+    domain = open_domain(home)
+    found = domain.tenancy.risk_reports(acting_principal(domain, token), tenant_id)
+    if as_json:
+        emit_json(found)
+        return
+    emit_table(f"risk reports of {tenant_id}", ["id", "reported by", "at", "reason", "cleared by", "clearance"],
+               ([r["id"], r["reported_by"], r["reported_at"], r["reason"], r["cleared_by"], r["clear_reason"]]
+                for r in found))
 
 
 @app.command("status")

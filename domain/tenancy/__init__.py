@@ -7,6 +7,10 @@ in the transaction that records it.
     provisioned ──start──► running ──stop──► stopped ──start──► running
         │  └──────────────────┴─────suspend────┴──► suspended ──resume──► stopped
         └──────────────────── terminate (from any state but terminated) ──► terminated
+    any state but terminated ──risk report (authority or the operator's staff)──► halted
+    halted ──risk clear (authority only)──► stopped (or suspended, if it was suspended then)
+
+The exact table is `model.TRANSITIONS`; `model.VERBS` says which command makes which change.
 
 Sandboxes and gateway sockets live as long as the process that started them (`aod tenant start`
 in the foreground, or the domain server): `TenantService.enforce()` closes any tenant whose
@@ -19,20 +23,20 @@ and deletes its workspace ciphertext and folders.
 
 Modules: `model` (table, states, transitions), `service` (lifecycle), `samples` (desensitized
 samples of a grant), `gateway` (the `GatewayHandler`), `jobs` (code to the data), `imports`
-(social-data imports).
+(social-data imports), `risks` (risk reports, R17).
 """
 
 from domain.tenancy.gateway import DomainGatewayHandler
 from domain.tenancy.imports import ImportService
 from domain.tenancy.jobs import JobRunner
 from domain.tenancy.model import (
-    MIGRATIONS, SAMPLE_KEY, TENANT_KEY, TRANSITIONS, Tenant, TenantStatus, can_transition, check_transition,
+    MIGRATIONS, SAMPLE_KEY, TENANT_KEY, TRANSITIONS, VERBS, Tenant, TenantStatus, can_transition, check_transition,
 )
 from domain.tenancy.samples import make_grant_samples
 from domain.tenancy.service import TenantService, make_backend
 
 __all__ = [
-    "MIGRATIONS", "SAMPLE_KEY", "TENANT_KEY", "TRANSITIONS", "DomainGatewayHandler", "ImportService", "JobRunner",
+    "MIGRATIONS", "SAMPLE_KEY", "TENANT_KEY", "TRANSITIONS", "VERBS", "DomainGatewayHandler", "ImportService", "JobRunner",
     "Tenant", "TenantService", "TenantStatus", "can_transition", "check_transition", "make_backend",
     "make_grant_samples",
 ]

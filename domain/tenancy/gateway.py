@@ -65,7 +65,10 @@ class DomainGatewayHandler:
             raise Refused(f"tenant {ctx.tenant_id} is not known to the domain")
         tenant = Tenant.from_row(row)
         if tenant.status != S.RUNNING:
-            raise Refused(f"tenant {tenant.id} is {tenant.status.value}")
+            why = f": {tenant.status_reason}" if tenant.status_reason else ""
+            if tenant.status == S.HALTED:
+                raise Refused(f"tenant {tenant.id} is halted by a risk report until the authority clears it{why}")
+            raise Refused(f"tenant {tenant.id} is {tenant.status.value}{why}")
         grant = self.d.grants.sync_expiry(self.d.grants.get(tenant.grant_id))
         today = self.d.today()
         if not grant.is_usable(today):

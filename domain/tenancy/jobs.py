@@ -114,6 +114,10 @@ class JobRunner:
                 detail += f"; {len(result.rejected)} output(s) rejected by the sandbox"
             outputs = [self._judge(grant, tenant, job_id, o) for o in result.outputs]
             logs = None if _LONG_DIGITS.search(result.logs) else result.logs
+            halted = self._halted(tenant.id)
+            if halted:  # the tenant was halted (risk report) or closed while the job ran
+                outputs = [{**o, "state": "withheld", "reason": halted} for o in outputs]
+                logs, detail = None, f"{detail}; {halted}"
         except Exception as exc:  # noqa: BLE001 - recorded as the job's failure, kind only
             diagnostics = getattr(exc, "diagnostics", None)
             detail = diagnostics() if callable(diagnostics) else f"internal error ({type(exc).__name__})"
@@ -127,6 +131,16 @@ class JobRunner:
                 outputs=[("file", f"{job_id}/{o['name']}", o["sha256"]) for o in outputs],
                 details={"state": state, "released": [o["name"] for o in outputs if o["state"] == "released"],
                          "logs_withheld": logs is None}))
+
+    def _halted(self, tenant_id: str) -> str:
+        """Why nothing of a finished job may ever reach its tenant ('' when it may): a risk report
+        halted the tenant while the job ran (a stopped or suspended tenant gets its outputs when
+        it runs again; the gateway refuses until then)."""
+        row = self.d.store.one("SELECT status FROM tenants WHERE id=?", (tenant_id,))
+        status = row["status"] if row else "unknown"
+        if status in ("halted", "terminated", "unknown"):
+            return f"withheld: the tenant was {status if status != 'halted' else 'halted by a risk report'}"
+        return ""
 
     def _execute(self, tenant, grant, job_id, entrypoint, params):
         import pyarrow.parquet as pq

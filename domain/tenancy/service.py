@@ -16,6 +16,7 @@ from domain.principals import SYSTEM, Principal
 from domain.tenancy.model import (
     S, TENANT_ID, TENANT_KEY, Tenant, TenantStatus, _action, can_transition, check_transition,
 )
+from domain.tenancy import risks
 from domain.tenancy.samples import make_grant_samples
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ def make_backend(home: Path, name: str):
 
         return DockerBackend(home / "tenants" / "_docker")
     raise InvalidInput("tenant_backend must be 'bwrap' or 'docker'")
+
+
+MAX_REASON = 500
 
 
 class TenantService:
@@ -142,13 +146,13 @@ class TenantService:
         self.d.check(actor, Perm.TENANT_MANAGE)
         tenant = self.get(tenant_id)
         if tenant.status != S.RUNNING:
-            check_transition(tenant.status, S.RUNNING)
+            check_transition(tenant.status, S.RUNNING, "start")
         grant = self.d.grants.sync_expiry(self.d.grants.get(tenant.grant_id))
         if not grant.is_usable(self.d.today()):
             raise InvalidInput(f"grant {grant.id} is {grant.effective_status(self.d.today()).value}: "
                                "the tenant cannot start")
         if tenant.status != S.RUNNING:
-            self._record(actor, tenant, S.RUNNING, "started")
+            self._record(actor, tenant, S.RUNNING, "started", verb="start")
         try:
             self.runtime.start(tenant_id, self.d.keys.get(TENANT_KEY, tenant_id), wait_s=wait_s)
         except Exception:
@@ -169,7 +173,7 @@ class TenantService:
         self._need_reason(reason)
         self.d.check(actor, Perm.TENANT_MANAGE)
         tenant = self.get(tenant_id)
-        self._record(actor, tenant, S.SUSPENDED, reason)
+        self._record(actor, tenant, S.SUSPENDED, reason, verb="suspend")
         self._halt(tenant_id)
         return self.get(tenant_id)
 
@@ -179,8 +183,38 @@ class TenantService:
         tenant = self.get(tenant_id)
         if tenant.status != S.SUSPENDED:
             raise InvalidTransition(f"only a suspended tenant can be resumed; {tenant_id} is {tenant.status.value}")
-        self._record(actor, tenant, S.STOPPED, reason)
+        self._record(actor, tenant, S.STOPPED, reason, verb="resume")
         return self.get(tenant_id)
+
+    # -- risk reports (R17) -------------------------------------------------------------
+    def risk_report(self, actor: Principal, tenant_id: str, reason: str) -> Tenant:
+        """Halt the tenant's processing at once: recorded as `halted` (so every gateway request
+        and every process serving it refuses), then its gateway closed and sandbox stopped here.
+        The authority or staff of the tenant's operator may report; a report is never refused
+        for a lapsed compliance record (it only takes access away)."""
+        from domain.authz import can
+
+        self._need_reason(reason)
+        tenant = self.get(tenant_id)
+        if not can(actor, Perm.RISK_REPORT, tenant.resource):
+            self.d.check(actor, Perm.RISK_REPORT, tenant.resource)  # audits the refusal and raises
+        risks.report(self, actor, tenant, reason.strip()[:MAX_REASON])
+        self._halt(tenant_id)
+        return self.get(tenant_id)
+
+    def risk_clear(self, actor: Principal, tenant_id: str, reason: str) -> Tenant:
+        """The competent authority lifts the halt: the tenant is stopped (or suspended again, if it
+        was suspended when the risk was reported) and can be started again."""
+        self._need_reason(reason)
+        tenant = self.get(tenant_id)
+        self.d.check(actor, Perm.RISK_CLEAR, tenant.resource)
+        risks.clear(self, actor, tenant, reason.strip()[:MAX_REASON])
+        return self.get(tenant_id)
+
+    def risk_reports(self, actor: Principal, tenant_id: str) -> list[dict]:
+        """The tenant's risk reports, open and cleared (for the authority and the operator's staff)."""
+        self.view(actor, tenant_id)
+        return risks.of_tenant(self.d, tenant_id)
 
     def terminate(self, actor: Principal, tenant_id: str, reason: str) -> Tenant:
         """Close access, remove the sandbox, destroy the key (audited) and delete the files."""
@@ -216,8 +250,8 @@ class TenantService:
                 continue
             why = f"grant {grant_id} is {value}"
             if value == "suspended":
-                if can_transition(tenant.status, S.SUSPENDED):
-                    self._record(SYSTEM, tenant, S.SUSPENDED, why)
+                if can_transition(tenant.status, S.SUSPENDED, "suspend"):  # a halted tenant stays halted
+                    self._record(SYSTEM, tenant, S.SUSPENDED, why, verb="suspend")
                 self._halt(tenant.id)
             else:
                 self._terminate(SYSTEM, tenant, why)
@@ -256,19 +290,21 @@ class TenantService:
         if not reason or not reason.strip():
             raise InvalidInput("a reason is required for this tenant status change")
 
-    def _record(self, actor: Principal, tenant: Tenant, new: TenantStatus, reason: str) -> None:
+    def _record(self, actor: Principal, tenant: Tenant, new: TenantStatus, reason: str,
+                verb: str | None = None) -> None:
         with self.d.store.transaction() as tx:
-            self._update(tx, actor, tenant, new, reason)
+            self._update(tx, actor, tenant, new, reason, verb=verb)
 
-    def _update(self, tx, actor: Principal, tenant: Tenant, new: TenantStatus, reason: str) -> None:
+    def _update(self, tx, actor: Principal, tenant: Tenant, new: TenantStatus, reason: str,
+                verb: str | None = None, targets: tuple = ()) -> None:
         row = tx.one("SELECT status FROM tenants WHERE id=?", (tenant.id,))
         old = TenantStatus(row["status"])
-        check_transition(old, new)  # re-checked under the write lock
+        check_transition(old, new, verb)  # re-checked under the write lock
         tx.execute("UPDATE tenants SET status=?, status_reason=?, updated_at=? WHERE id=?",
                    (new.value, reason.strip(), iso(tx.now()), tenant.id))
         tx.audit(self.d.event(
             _action(old, new), actor, org=tenant.operator_id,
-            targets=[("tenant", tenant.id), ("grant", tenant.grant_id)], reason=reason.strip(),
+            targets=[("tenant", tenant.id), ("grant", tenant.grant_id), *targets], reason=reason.strip(),
             details={"from": old.value, "to": new.value},
         ))
 

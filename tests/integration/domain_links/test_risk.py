@@ -1,0 +1,121 @@
+"""Risk reports (R17) on a real bubblewrap tenant used through the real SDK: a report by the
+operator's staff halts the tenant at once (gateway closed, sandbox stopped, every request
+refused with the reason), only the competent authority clears it, and all of it is audited."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.tenancy import TRANSITIONS, VERBS, TenantStatus as TS, can_transition
+
+pytestmark = [pytest.mark.bwrap, pytest.mark.slow]
+
+REASON = "correlating districts with contribution bands singles out a small group"
+
+
+def _events(world, tenant_id):
+    return [e.event for e in world.domain.audit_log.query()
+            if any(r.kind == "tenant" and r.id == tenant_id for r in e.event.targets)]
+
+
+def test_halted_leaves_only_through_clearance_or_termination():
+    assert TRANSITIONS[TS.HALTED] == frozenset({TS.STOPPED, TS.SUSPENDED, TS.TERMINATED})
+    for verb in ("start", "stop", "suspend", "resume"):
+        assert not any(old == TS.HALTED for old, _ in VERBS[verb]), verb
+    assert not can_transition(TS.HALTED, TS.SUSPENDED, "suspend")
+    assert can_transition(TS.HALTED, TS.SUSPENDED, "risk_clear")
+    assert all((old, new) in {(o, n) for o in TRANSITIONS for n in TRANSITIONS[o]}
+               for pairs in VERBS.values() for old, new in pairs)
+
+
+def test_staff_report_halts_the_running_tenant_and_only_the_authority_clears_it(world, tmp_path):
+    from tenants.gateway import ExportRequest, GatewayContext, JobSubmission, Refused
+    from tenants.isolation.base import State
+    from tenants.sdk import Client, GatewayUnavailable
+
+    from domain.errors import InvalidTransition, PermissionDenied
+    from domain.tenancy import DomainGatewayHandler
+
+    d, admin, alice = world.domain, world.principal("admin"), world.principal("alice")
+    tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-risk")
+    try:
+        d.tenancy.start(admin, tenant.id, wait_s=None)
+        socket_path = d.tenancy.runtime.backend.spec_of(tenant.id).gateway_socket
+        client = Client.at_socket(socket_path, timeout=60)
+        assert len(client.query("SELECT education, count(*) AS n FROM population GROUP BY education")) > 0
+
+        halted = d.tenancy.risk_report(alice, tenant.id, REASON)
+        assert halted.status == TS.HALTED and halted.status_reason == REASON
+        assert not socket_path.exists()
+        assert d.tenancy.runtime.status(tenant.id).state is not State.RUNNING
+        with pytest.raises(GatewayUnavailable):
+            client.samples()
+
+        # a socket left open elsewhere is refused by the handler itself, with the reason
+        handler, ctx = DomainGatewayHandler(d), GatewayContext(tenant.id, "r-risk")
+        attempts = {
+            "query": lambda: handler.query(ctx, "SELECT education, count(*) AS n FROM population GROUP BY 1"),
+            "job": lambda: handler.submit_job(ctx, JobSubmission("j", "main.py", {"main.py": b"print(1)"})),
+            "export": lambda: handler.request_export(ctx, ExportRequest("j-000000000000", "x.csv", "s")),
+            "samples": lambda: handler.list_samples(ctx),
+        }
+        for what, attempt in attempts.items():
+            with pytest.raises(Refused) as refused:
+                attempt()
+            assert "halted by a risk report" in refused.value.diagnostics() and REASON in refused.value.diagnostics(), what
+        assert d.store.one("SELECT count(*) AS n FROM tenant_jobs WHERE tenant_id=?", (tenant.id,))["n"] == 0
+
+        with pytest.raises(PermissionDenied):
+            d.tenancy.risk_clear(alice, tenant.id, "I looked again, it is fine")
+        for verb, call in {"start": lambda: d.tenancy.start(admin, tenant.id, wait_s=None),
+                           "suspend": lambda: d.tenancy.suspend(admin, tenant.id, "suspend instead"),
+                           "resume": lambda: d.tenancy.resume(admin, tenant.id, "resume instead")}.items():
+            with pytest.raises(InvalidTransition):
+                call()
+            assert d.tenancy.get(tenant.id).status == TS.HALTED, verb
+
+        d.tenancy.risk_report(admin, tenant.id, "the authority adds its own finding")  # recorded, still halted
+        assert [r["cleared_at"] for r in d.tenancy.risk_reports(admin, tenant.id)] == [None, None]
+
+        cleared = d.tenancy.risk_clear(admin, tenant.id, "the grouping was coarsened; no person can be singled out")
+        assert cleared.status == TS.STOPPED
+        assert all(r["cleared_by"] == "admin" for r in d.tenancy.risk_reports(alice, tenant.id))
+        d.tenancy.start(admin, tenant.id, wait_s=None)
+        client = Client.at_socket(socket_path, timeout=60)
+        assert client.tenant == tenant.id and len(client.samples()) == len(world.grant.columns)
+    finally:
+        d.tenancy.terminate(admin, tenant.id, reason="test finished")
+
+    events = _events(world, tenant.id)
+    flow = [(e.action.value, e.actor.id) for e in events]
+    assert flow == [("tenant.create", "admin"), ("tenant.start", "admin"), ("risk.report", "alice"),
+                    ("auth.denied", "alice"), ("risk.report", "admin"), ("risk.clear", "admin"), ("tenant.start", "admin"),
+                    ("tenant.terminate", "admin"), ("key.destroy", "admin")]
+    report = next(e for e in events if e.action.value == "risk.report")
+    assert report.reason == REASON and report.details == {"from": "running", "to": "halted"}
+    assert any(r.kind == "risk" for r in report.targets)
+    denied = next(e for e in events if e.action.value == "auth.denied")
+    assert denied.details["permission"] == "risk.clear" and denied.outcome.value == "refused"
+
+
+def test_who_may_report_and_a_suspension_survives_clearance(world):
+    from domain.errors import InvalidInput, InvalidTransition, PermissionDenied
+
+    d, admin = world.domain, world.principal("admin")
+    tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-risk-susp")
+    try:
+        for outsider in ("rita", "reg"):  # a reviewer and a regulator may not halt tenants
+            with pytest.raises(PermissionDenied):
+                d.tenancy.risk_report(world.principal(outsider), tenant.id, REASON)
+        with pytest.raises(InvalidInput):
+            d.tenancy.risk_report(world.principal("alice"), tenant.id, "   ")
+        with pytest.raises(InvalidTransition):
+            d.tenancy.risk_clear(admin, tenant.id, "nothing was reported")
+        d.tenancy.suspend(admin, tenant.id, "licence review")
+        assert d.tenancy.risk_report(world.principal("alice"), tenant.id, REASON).status == TS.HALTED
+        assert d.tenancy.risk_clear(admin, tenant.id, "finding closed").status == TS.SUSPENDED
+        assert d.tenancy.resume(admin, tenant.id, "licence confirmed").status == TS.STOPPED
+    finally:
+        d.tenancy.terminate(admin, tenant.id, reason="test finished")
+    with pytest.raises(InvalidTransition):
+        d.tenancy.risk_report(admin, tenant.id, REASON)
