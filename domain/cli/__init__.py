@@ -46,6 +46,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("export", "export_review.cli:app"),
     ("tenant", "domain.cli.tenants:app"),
     ("query", "domain.cli.query:query"),
+    ("job", "domain.cli.jobs:app"),
+    ("import", "domain.cli.imports:app"),
 ]
 
 

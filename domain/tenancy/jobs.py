@@ -6,11 +6,12 @@ import re
 import secrets
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domain.clock import iso
-from domain.errors import NotFound
+from domain.errors import Conflict, NotFound
 from domain.principals import SYSTEM
 
 if TYPE_CHECKING:
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 TABLE_SUFFIXES = {".csv": "table", ".parquet": "table"}
 MODEL_SUFFIXES = {".skops", ".pkl", ".pickle", ".joblib", ".onnx", ".pt"}
 _LONG_DIGITS = re.compile(r"\d{11,}|\d{17}[\dXx]")
+
+
+class Withheld(Conflict):
+    """Something of a job that may not be shown (logs next to raw data that failed the check)."""
 
 
 def _write_code(folder: Path, files) -> str:
@@ -41,6 +46,59 @@ def _write_code(folder: Path, files) -> str:
     for d in [folder, *[p for p in folder.rglob("*") if p.is_dir()]]:
         d.chmod(0o755)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as the control plane shows it (CLI, API): never its code, data or unchecked logs."""
+
+    id: str
+    tenant_id: str
+    name: str
+    entrypoint: str
+    state: str
+    detail: str
+    outputs: tuple[dict, ...]  # name, kind, sha256, state (released | withheld), reason
+    logs_available: bool
+    submitted_at: str
+    finished_at: str | None
+
+    @classmethod
+    def from_row(cls, row) -> "JobRecord":
+        import json
+
+        return cls(id=row["id"], tenant_id=row["tenant_id"], name=row["name"], entrypoint=row["entrypoint"],
+                   state=row["state"], detail=row["detail"], outputs=tuple(json.loads(row["outputs"])),
+                   logs_available=row["logs"] is not None, submitted_at=row["submitted_at"],
+                   finished_at=row["finished_at"])
+
+
+def list_jobs(domain: "Domain", actor, tenant_id: str) -> list[JobRecord]:
+    """The jobs of a tenant, for the authority or staff of the tenant's operator."""
+    domain.tenancy.view(actor, tenant_id)
+    return [JobRecord.from_row(r) for r in domain.store.all(
+        "SELECT * FROM tenant_jobs WHERE tenant_id=? ORDER BY submitted_at, id", (tenant_id,))]
+
+
+def _job_row(domain: "Domain", actor, job_id: str):
+    row = domain.store.one("SELECT * FROM tenant_jobs WHERE id=?", (job_id,))
+    if row is None:
+        raise NotFound(f"no job {job_id!r}")
+    domain.tenancy.view(actor, row["tenant_id"])  # the same permission as seeing its tenant
+    return row
+
+
+def show_job(domain: "Domain", actor, job_id: str) -> JobRecord:
+    return JobRecord.from_row(_job_row(domain, actor, job_id))
+
+
+def job_logs(domain: "Domain", actor, job_id: str) -> str:
+    """The logs exactly as the gateway would give them: checked text, or refused when withheld."""
+    row = _job_row(domain, actor, job_id)
+    if row["logs"] is None:
+        raise Withheld(f"the logs of job {job_id} are withheld: they hold values shaped like identifiers, "
+                       "the job has not finished, or its tenant was halted")
+    return row["logs"]
 
 
 class JobRunner:
