@@ -4,6 +4,11 @@ Builds a domain in a fresh home with synthetic Zhejiang public data from three a
 classifies and registers it, licenses an operator for one scenario, runs a cross-agency join on
 raw data through the policy, shows raw-row attempts refused with their reasons, and shows the
 audit trail and its verification. Every step goes through the same services as the CLI.
+
+Where bubblewrap (and gocryptfs) are installed, a tenant step follows the exports: alice's
+isolated tenant, used through the real SDK over its gateway socket (a desensitized sample, a
+refused and an accepted query, a job on raw data with checked outputs), then terminated with
+its key destroyed. Without them the step prints one line saying what to install.
 """
 
 from __future__ import annotations
@@ -96,6 +101,8 @@ def run_demo(home: Path, people: int = 100_000, console: Console | None = None) 
              lambda: _refusals(run, domain, alice, grant.id))
     run.step("8. An aggregate product is checked, approved by two reviewers and released; "
              "a product holding raw identifiers is blocked", lambda: _exports(run, domain, alice, grant))
+    run.step("9. Alice works in her isolated tenant (bubblewrap): samples, checked queries, a job on raw data",
+             lambda: _tenant(run, domain, grant))
     for extra in domain.demo_extensions:
         extra(run, domain, grant)
     run.step("Audit: every step above is on a signed, verifiable record", lambda: _audit(run, domain))
@@ -251,6 +258,94 @@ def _exports(run: DemoRun, domain, alice, grant) -> None:
     request = svc.get(blocked.id)
     first = (request.status_reason or "").split(" | ")
     run.console.print(f"blocked before any reviewer saw it ({len(first)} findings), first: {first[0]}")
+
+
+TENANT_JOB = """
+import pyarrow.compute as pc, pyarrow.csv as csv, pyarrow.parquet as pq
+people = pq.read_table('/data/raw/population.parquet', columns=['id_number', 'district'])
+paid = pq.read_table('/data/raw/social_insurance.parquet', columns=['id_number', 'contribution_base'])
+median = pc.approximate_median(paid['contribution_base'])
+paid = paid.append_column('above', pc.cast(pc.greater(paid['contribution_base'], median), 'int64'))
+by = paid.join(people, 'id_number').group_by('district').aggregate(
+    [('id_number', 'count_distinct'), ('above', 'mean'), ('contribution_base', 'mean')])
+by = by.rename_columns(['district', 'n', 'share_above_median_base', 'avg_base']).sort_by('district')
+rate = by.set_column(2, 'share_above_median_base', pc.round(by['share_above_median_base'], 3))
+by = by.set_column(3, 'avg_base', pc.round(by['avg_base'], 0))
+csv.write_csv(rate.select(['district', 'n', 'share_above_median_base']), '/job/outputs/contribution_by_district.csv')
+csv.write_csv(by.select(['district', 'n', 'avg_base']), '/job/outputs/avg_base_by_district.csv')
+print('contribution rows read:', paid.num_rows)
+"""
+
+
+def _tenant_missing(home: Path) -> str | None:
+    """Why the tenant step cannot run on this machine (None when it can)."""
+    import shutil
+
+    if shutil.which("bwrap") is None:
+        return "the tenant step needs bubblewrap: apt-get install bubblewrap (or scripts/setup)"
+    from tenants.errors import TenantError
+    from tenants.isolation._visible import can_traverse
+    from tenants.workspace import check_available
+
+    try:
+        check_available()
+    except TenantError as exc:
+        return f"the tenant step needs an encrypted workspace: {exc.diagnostics()}"
+    if not can_traverse(home, 65534, 65534):
+        return f"the tenant step needs a home the sandbox user can reach: give the parents of {home} o+x"
+    return None
+
+
+def _tenant(run: DemoRun, domain, grant) -> None:
+    """Alice's tenant on bubblewrap, used through the real SDK over its gateway socket."""
+    missing = _tenant_missing(run.home)
+    if missing:
+        run.console.print(f"[yellow]skipped[/]: {missing}")
+        return
+    admin = domain.principals.get("admin")
+    tenant = domain.tenancy.create(admin, grant_id=grant.id, staff_id="alice", tenant_id="t-alice")
+    try:
+        domain.tenancy.start(admin, tenant.id, wait_s=None)
+        socket = domain.tenancy.runtime.backend.spec_of(tenant.id).gateway_socket
+        run.console.print(f"tenant [bold]{tenant.id}[/] running for alice on bubblewrap: no network, "
+                          f"samples read-only, workspace encrypted; its only way out is {socket.name}")
+        _tenant_session(run, socket)
+    finally:
+        gone = domain.tenancy.terminate(admin, tenant.id, reason="demo finished")
+        key = "destroyed" if not domain.keys.exists("tenant", tenant.id) else "[red]STILL PRESENT[/]"
+        run.console.print(f"tenant {gone.id} {gone.status.value}: sandbox removed, workspace deleted, key {key}")
+
+
+def _tenant_session(run: DemoRun, socket: Path) -> None:
+    from tenants.sdk import Client, RefusedError
+
+    client = Client.at_socket(socket, timeout=120)
+    people = client.load_sample("population")
+    _print_frame(run, "sample population (desensitized), first 3 rows", people.head(3))
+    try:
+        client.query("SELECT id_number, district FROM population")
+        run.console.print("[red]raw-row query NOT REFUSED[/]")
+    except RefusedError as exc:
+        run.console.print(f"query for raw rows refused: {exc.reason}")
+    counts = client.query("SELECT district, count(*) AS n FROM population GROUP BY district ORDER BY district")
+    run.console.print(f"accepted aggregate query: {len(counts)} districts, smallest group {counts['n'].min()}")
+    code = run.home / "demo-input" / "tenant-job" / "main.py"
+    code.parent.mkdir(parents=True, exist_ok=True)
+    code.write_text(TENANT_JOB)
+    job = client.submit_job(code, name="contribution_by_district").wait(timeout=120)
+    run.console.print(f"job {job.job_id} on raw data {job.state} ({job.detail}); its outputs were checked:")
+    for output in job.outputs:
+        why = f": {output.reason}" if output.reason else " to the tenant"
+        run.console.print(f"  {output.name} {output.state}{why}")
+    if any(o.name == "contribution_by_district.csv" and o.state == "released" for o in job.outputs):
+        _print_frame(run, "checked job output", job.fetch("contribution_by_district.csv").head(8))
+
+
+def _print_frame(run: DemoRun, title: str, frame) -> None:
+    table = Table(*[str(c) for c in frame.columns], title=title)
+    for row in frame.itertuples(index=False):
+        table.add_row(*[str(v) for v in row])
+    run.console.print(table)
 
 
 def _audit(run: DemoRun, domain) -> None:
