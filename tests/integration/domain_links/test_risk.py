@@ -119,3 +119,83 @@ def test_who_may_report_and_a_suspension_survives_clearance(world):
         d.tenancy.terminate(admin, tenant.id, reason="test finished")
     with pytest.raises(InvalidTransition):
         d.tenancy.risk_report(admin, tenant.id, REASON)
+
+
+def _aod(world, who: str, *args: str, **kw):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "AOD_HOME": str(world.home), "AOD_TOKEN": world.token(who), "PYTHONPATH": str(repo),
+           "AOD_SESSION_DIR": str(world.home.parent / "sessions"), "COLUMNS": "250"}
+    return subprocess.Popen([sys.executable, "-m", "domain", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=repo, **kw)
+
+
+def _run(world, who: str, *args: str):
+    proc = _aod(world, who, *args)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_a_report_from_another_process_closes_the_tenant_served_by_aod_tenant_start(world):
+    """`aod tenant start` serves the tenant in one process; `aod tenant risk-report` from another
+    (as staff) closes it within the poll interval; the CLI refuses to restart it until cleared."""
+    import time
+
+    from tenants.sdk import Client, GatewayUnavailable
+
+    d, admin = world.domain, world.principal("admin")
+    tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-risk-cli")
+    socket_path = d.tenancy.runtime.layout(tenant.id).root / "gateway" / "gateway.sock"
+    server = _aod(world, "admin", "tenant", "start", tenant.id, "--wait", "0")
+    try:
+        deadline = time.monotonic() + 60
+        while not socket_path.exists() and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.2)
+        client = Client.at_socket(socket_path, timeout=60)
+        assert client.tenant == tenant.id
+
+        code, out, err = _run(world, "alice", "tenant", "risk-report", tenant.id, "--reason", REASON)
+        assert code == 0 and f"tenant {tenant.id} is halted ({REASON})" in out, err
+        served, _ = server.communicate(timeout=30)
+        assert server.returncode == 0 and f"tenant {tenant.id} is halted: access closed" in served
+        assert not socket_path.exists()
+        with pytest.raises(GatewayUnavailable):
+            client.samples()
+
+        code, _, err = _run(world, "admin", "tenant", "start", tenant.id, "--wait", "0")
+        assert code == 2 and "halted by a risk report" in err
+        code, _, err = _run(world, "alice", "tenant", "risk-clear", tenant.id, "--reason", "fine now")
+        assert code == 2 and "may not risk.clear" in err
+        code, out, _ = _run(world, "admin", "tenant", "risk-clear", tenant.id, "--reason", "groups coarsened")
+        assert code == 0 and f"tenant {tenant.id} is stopped" in out
+        code, out, _ = _run(world, "alice", "tenant", "risks", tenant.id, "--json")
+        [risk] = __import__("json").loads(out)
+        assert (risk["reported_by"], risk["cleared_by"], risk["reason"]) == ("alice", "admin", REASON)
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.communicate(timeout=30)
+        d.tenancy.terminate(admin, tenant.id, reason="test finished")
+
+
+def test_staff_with_a_lapsed_agreement_may_still_report(world):
+    """A report only takes access away: it is accepted from staff who may not otherwise act."""
+    from datetime import timedelta
+
+    d, admin = world.domain, world.principal("admin")
+    today = d.today()
+    d.principals.create(admin, principal_id="dora", display_name="NDA lapsed", role="operator_staff",
+                        org="op-hz-insight", password="dora-pass-123456")
+    d.principals.set_compliance(admin, "dora", realname_verified_on=today, realname_method="counter",
+                                nda_signed_on=today - timedelta(days=800), nda_expires_on=today - timedelta(days=1),
+                                training_passed_on=today)
+    assert d.principals.get("dora").compliance_gaps(today)
+    tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-risk-dora")
+    try:
+        assert d.tenancy.risk_report(world.principal("dora"), tenant.id, REASON).status == TS.HALTED
+    finally:
+        d.tenancy.terminate(admin, tenant.id, reason="test finished")
