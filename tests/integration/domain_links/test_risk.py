@@ -199,3 +199,40 @@ def test_staff_with_a_lapsed_agreement_may_still_report(world):
         assert d.tenancy.risk_report(world.principal("dora"), tenant.id, REASON).status == TS.HALTED
     finally:
         d.tenancy.terminate(admin, tenant.id, reason="test finished")
+
+
+SLOW_JOB = """
+import time, pyarrow.parquet as pq, pyarrow.csv as csv
+t = pq.read_table('/data/raw/population.parquet')
+time.sleep(4)
+csv.write_csv(t.group_by('education').aggregate([('id_number', 'count')]).rename_columns(['education', 'n']),
+              '/job/outputs/by_education.csv')
+print('done')
+"""
+
+
+def test_a_job_in_flight_when_the_tenant_is_halted_releases_nothing(world, tmp_path):
+    import time
+
+    from tenants.sdk import Client
+
+    from domain.tenancy.jobs import job_logs, show_job
+
+    d, admin = world.domain, world.principal("admin")
+    tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-risk-job")
+    try:
+        d.tenancy.start(admin, tenant.id, wait_s=None)
+        client = Client.at_socket(d.tenancy.runtime.backend.spec_of(tenant.id).gateway_socket, timeout=60)
+        (tmp_path / "main.py").write_text(SLOW_JOB)
+        job = client.submit_job(tmp_path / "main.py", name="slow")
+        d.tenancy.risk_report(world.principal("alice"), tenant.id, REASON)
+        deadline = time.monotonic() + 120
+        while show_job(d, admin, job.job_id).finished_at is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        record = show_job(d, admin, job.job_id)
+        assert [(o["name"], o["state"]) for o in record.outputs] == [("by_education.csv", "withheld")]
+        assert "halted by a risk report" in record.outputs[0]["reason"] and not record.logs_available
+        with pytest.raises(Exception, match="withheld"):
+            job_logs(d, admin, job.job_id)
+    finally:
+        d.tenancy.terminate(admin, tenant.id, reason="test finished")
