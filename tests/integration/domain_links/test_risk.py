@@ -236,3 +236,67 @@ def test_a_job_in_flight_when_the_tenant_is_halted_releases_nothing(world, tmp_p
             job_logs(d, admin, job.job_id)
     finally:
         d.tenancy.terminate(admin, tenant.id, reason="test finished")
+
+
+COMMANDS = ("stop", "suspend", "resume", "risk_report", "risk_report_admin", "risk_clear")
+
+
+def _expected(status: TS, first_halted_from: TS | None, command: str) -> TS | None:
+    """The model: the status after `command`, or None when it must be refused."""
+    if command.startswith("risk_report"):
+        return TS.HALTED
+    if command == "risk_clear":
+        return None if status != TS.HALTED else (TS.SUSPENDED if first_halted_from == TS.SUSPENDED else TS.STOPPED)
+    if command == "stop":  # idempotent: only a running tenant changes (none runs here)
+        return status
+    if status == TS.HALTED:
+        return None
+    return {"suspend": TS.SUSPENDED,
+            "resume": TS.STOPPED if status == TS.SUSPENDED else None}[command]
+
+
+def test_random_command_sequences_follow_the_model(world):
+    """Hypothesis drives report/clear/suspend/resume/stop on a real (provisioned) tenant and
+    compares every outcome and audit event with a small model."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from domain.errors import DomainError
+
+    d, admin, alice = world.domain, world.principal("admin"), world.principal("alice")
+    calls = {"stop": lambda t: d.tenancy.stop(admin, t),
+             "suspend": lambda t: d.tenancy.suspend(admin, t, "licence review"),
+             "resume": lambda t: d.tenancy.resume(admin, t, "review closed"),
+             "risk_report": lambda t: d.tenancy.risk_report(alice, t, REASON),
+             "risk_report_admin": lambda t: d.tenancy.risk_report(admin, t, "authority finding"),
+             "risk_clear": lambda t: d.tenancy.risk_clear(admin, t, "finding closed")}
+    counter = iter(range(1000))
+
+    @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=10))
+    def walk(commands):
+        tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice",
+                                  tenant_id=f"t-risk-walk-{next(counter)}")
+        status, halted_from = TS.PROVISIONED, None
+        try:
+            for command in commands:
+                want = _expected(status, halted_from, command)
+                before = len(d.audit_log.query())
+                try:
+                    got = calls[command](tenant.id).status
+                except DomainError:
+                    got = None
+                assert got == want, (commands, command, status)
+                if got is None:
+                    continue
+                new_events = [e.event.action.value for e in d.audit_log.query()[before:]]
+                if command.startswith("risk_report"):
+                    assert new_events == ["risk.report"]
+                    halted_from = halted_from or status
+                elif command == "risk_clear":
+                    assert new_events == ["risk.clear"]
+                    halted_from = None
+                status = got
+        finally:
+            d.tenancy.terminate(admin, tenant.id, reason="walk finished")
+
+    walk()
