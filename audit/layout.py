@@ -120,6 +120,11 @@ class Paths:
         if text.isdigit() and self.checkpoint(int(text)).exists():
             return int(text)
         sizes = self.checkpoint_sizes()
+        if sizes:
+            try:  # leave the hint for the next reader (a log written before hints existed)
+                self.write_latest_hint(sizes[-1])
+            except OSError:
+                pass  # a read-only reader
         return sizes[-1] if sizes else None
 
     def checkpoint_sizes(self) -> list[int]:
