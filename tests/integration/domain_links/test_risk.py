@@ -251,7 +251,7 @@ def _expected(status: TS, first_halted_from: TS | None, command: str) -> TS | No
         return status
     if status == TS.HALTED:
         return None
-    return {"suspend": TS.SUSPENDED,
+    return {"suspend": TS.SUSPENDED if status in (TS.PROVISIONED, TS.STOPPED) else None,
             "resume": TS.STOPPED if status == TS.SUSPENDED else None}[command]
 
 
