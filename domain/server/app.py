@@ -115,12 +115,17 @@ def _tenant_routes():
     def stop_tenant(tenant_id: str, me=Depends(current_principal), d=Depends(get_domain)):
         return to_plain(d.tenancy.stop(me, tenant_id))
 
-    for verb in ("suspend", "resume", "terminate"):
+    for verb in ("suspend", "resume", "terminate", "risk_report", "risk_clear"):
         def change(tenant_id: str, reason: str = Body(..., embed=True), me=Depends(current_principal),
                    d=Depends(get_domain), _verb=verb):
             return to_plain(getattr(d.tenancy, _verb)(me, tenant_id, reason))
 
-        router.add_api_route(f"/{{tenant_id}}/{verb}", change, methods=["POST"], name=f"{verb}_tenant")
+        path = verb.replace("_", "-")
+        router.add_api_route(f"/{{tenant_id}}/{path}", change, methods=["POST"], name=f"{verb}_tenant")
+
+    @router.get("/{tenant_id}/risks")
+    def risks(tenant_id: str, me=Depends(current_principal), d=Depends(get_domain)):
+        return to_plain(d.tenancy.risk_reports(me, tenant_id))
     return router
 
 

@@ -42,3 +42,28 @@ def test_server_starts_a_tenant_and_closes_it_when_another_process_suspends_it(w
         assert again.status_code == 409
         done = http.post("/api/v1/tenants/t-served/terminate", headers=admin, json={"reason": "test finished"})
         assert done.json()["status"] == "terminated"
+
+
+def test_risk_report_and_clear_over_http(world):
+    from fastapi.testclient import TestClient
+
+    from domain.server import create_app
+
+    d, admin = world.domain, world.principal("admin")
+    tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-risk-http")
+    try:
+        with TestClient(create_app(d)) as client:
+            staff = {"Authorization": f"Bearer {world.token('alice')}"}
+            boss = {"Authorization": f"Bearer {world.token('admin')}"}
+            r = client.post(f"/api/v1/tenants/{tenant.id}/risk-report", headers=staff,
+                            json={"reason": "a notebook printed raw-looking rows"})
+            assert r.status_code == 200 and r.json()["status"] == "halted", r.text
+            assert client.post(f"/api/v1/tenants/{tenant.id}/risk-clear", headers=staff,
+                               json={"reason": "mine"}).status_code == 403
+            assert client.post(f"/api/v1/tenants/{tenant.id}/start", headers=boss).status_code in (403, 409)
+            r = client.post(f"/api/v1/tenants/{tenant.id}/risk-clear", headers=boss, json={"reason": "reviewed"})
+            assert r.status_code == 200 and r.json()["status"] != "halted", r.text
+            risks = client.get(f"/api/v1/tenants/{tenant.id}/risks", headers=boss).json()
+            assert len(risks) == 1
+    finally:
+        d.tenancy.terminate(admin, tenant.id, reason="test over")
