@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -17,21 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.functional.browser import Served, chromium
 from tests.integration.domain_links.conftest import _cleanup, build_world
 
 pytestmark = [pytest.mark.bwrap, pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served():
-    import uvicorn
-
     from domain.server import create_app
 
     root = Path(tempfile.mkdtemp(prefix="aod-proxy-", dir="/tmp"))
@@ -40,20 +31,11 @@ def served():
     d, admin = world.domain, world.principal("admin")
     tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-proxy")
     d.tenancy.start(admin, tenant.id, wait_s=90)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(d), host="127.0.0.1", port=port, log_level="warning",
-                                           ws="websockets"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
+    served_app = Served(create_app(d), ws="websockets").__enter__()
     try:
-        yield world, tenant, f"127.0.0.1:{port}"
+        yield world, tenant, served_app.host
     finally:
-        server.should_exit = True
-        thread.join(10)
+        served_app.__exit__(None, None, None)
         try:
             d.tenancy.terminate(admin, tenant.id, reason="test over")
         finally:
@@ -150,19 +132,12 @@ def test_cross_site_websocket_is_refused(served):
 def test_a_browser_opens_jupyterlab_through_the_proxy(served):
     """Headless Chromium, as a member of staff would: the Lab's shell and launcher render, every
     script and API call of the page going through the proxy."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     world, tenant, host = served
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    driver = chromium("1280,900")
     try:
         driver.get(f"http://{host}/api/v1/whoami")  # any page of the origin, to set its cookie
         driver.add_cookie({"name": "aod_session", "value": world.token("alice"), "path": "/"})

@@ -5,32 +5,21 @@ file verifies. Nobody from the operator gets a vote."""
 
 from __future__ import annotations
 
-import socket
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
 
-from tests.functional.browser import click_and_wait
+from tests.functional.browser import Served, chromium, click_and_wait
 
 from tests.integration.domain_links.conftest import _cleanup, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served():
-    import uvicorn
-
     from domain.server import create_app
 
     root = Path(tempfile.mkdtemp(prefix="aod-review-", dir="/tmp"))
@@ -44,34 +33,16 @@ def served():
     request = d.exports.submit(alice, grant_id=world.grant.id, scenario=world.grant.scenario,
                                kind="data_package", file=product)
     assert request.status.value == "under_review", request.status_reason
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(d), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if server.started:
-            break
-        time.sleep(0.05)
     try:
-        yield world, request, f"http://127.0.0.1:{port}"
+        with Served(create_app(d)) as served_app:
+            yield world, request, f"http://{served_app.host}"
     finally:
-        server.should_exit = True
-        thread.join(10)
         _cleanup(root)
 
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-dev-shm-usage", "--window-size=1280,1600"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
-    driver.implicitly_wait(5)
+    driver = chromium()
     yield driver
     driver.quit()
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.functional.browser import click_and_wait
+from tests.functional.browser import chromium, click_and_wait
 import uvicorn
 
 from export_review.testing.planted import good_tables, write_metadata
@@ -53,16 +53,7 @@ def served(tmp_path):
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-dev-shm-usage", "--window-size=1280,1600"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
-    driver.implicitly_wait(5)
+    driver = chromium()
     yield driver
     driver.quit()
 
