@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from domain import raw
 from domain.authz import Perm, Resource
@@ -99,6 +99,16 @@ class Dataset:
         raise NotFound(f"dataset {self.name} has no column {name!r}")
 
 
+@dataclass(frozen=True)
+class Approval:
+    """The competent authority's approval of an import standing in for the provider's
+    confirmation: the privacy unit (None: detected) and a step run inside the ingest's
+    transaction (`within(tx, info)`), so the dataset and the approval commit together."""
+
+    privacy_unit: str | None
+    within: Callable[[Any, Any], None]
+
+
 def _enum(kind, value, what):
     try:
         return kind(value)
@@ -161,7 +171,11 @@ class CatalogService:
         open_attribute: str,
         update_frequency: str = "irregular",
         description: str = "",
+        approval: "Approval | None" = None,
     ) -> Dataset:
+        """Register a provider's file, awaiting its confirmation; with an `approval` (an
+        authority-approved social-data import) the dataset is active at once, in the same
+        transaction as the approval's own record."""
         from audit import Action
 
         if not DATASET_NAME.match(name or ""):
@@ -178,6 +192,7 @@ class CatalogService:
         table, source_format = raw.read_source(source)
         classification = raw.classify(table)
         table = raw.typed(table, classification)
+        unit = None if approval is None else self._privacy_unit(name, classification, approval.privacy_unit)
         key, wrapped = self.d.keys.generate(DATASET_KEY, name)
         staging = self.d.home / "raw" / f".staging-{uuid.uuid4().hex}"
         try:
@@ -200,6 +215,10 @@ class CatalogService:
                     outputs=[("classification", name, raw.json_sha256(classification))],
                     details={"classes": {c["name"]: c["class"] for c in classification["columns"]}},
                 ))
+                if approval is not None:
+                    tx.execute("UPDATE datasets SET status='active', privacy_unit=?, confirmed_by=?,"
+                               " confirmed_at=? WHERE name=?", (unit, actor.id, iso(tx.now()), name))
+                    approval.within(tx, info)
                 staging.rename(self.raw_dir(name))
         finally:
             if staging.exists():
@@ -254,7 +273,7 @@ class CatalogService:
         if overrides and not reason.strip():
             raise InvalidInput("say why the classification is overridden (--reason)")
         classification = raw.override(dataset.classification, overrides, reason)
-        unit = self._privacy_unit(dataset, classification, privacy_unit)
+        unit = self._privacy_unit(dataset.name, classification, privacy_unit)
         k = self._group_size(min_group_size)
         with self.d.store.transaction() as tx:
             tx.execute(
@@ -280,16 +299,16 @@ class CatalogService:
         return k
 
     @staticmethod
-    def _privacy_unit(dataset: Dataset, classification: dict, requested: str | None) -> str:
+    def _privacy_unit(dataset: str, classification: dict, requested: str | None) -> str:
         direct = [c for c in classification["columns"] if c["class"] == "direct_identifier"]
         if requested:
             if requested not in {c["name"] for c in direct}:
-                raise InvalidInput(f"privacy unit {requested!r} must be a direct-identifier column of {dataset.name}")
+                raise InvalidInput(f"privacy unit {requested!r} must be a direct-identifier column of {dataset}")
             return requested
         keyed = [c["name"] for c in direct if c.get("entity") in ("CN_RESIDENT_ID", "CN_CREDIT_CODE")]
         if len(keyed) == 1:
             return keyed[0]
         raise InvalidInput(
-            f"cannot tell which column identifies a person or enterprise in {dataset.name}; "
+            f"cannot tell which column identifies a person or enterprise in {dataset}; "
             "name it with --privacy-unit"
         )

@@ -147,12 +147,15 @@ class DomainQueryPolicy:
 
 
 def raw_access_for(domain: "Domain", grant_id: str) -> DomainRawAccess:
-    """The raw datasets of a grant, for the export checks (a missing grant blocks: KeyError)."""
+    """The raw datasets of a grant, for the export checks (a missing grant blocks: KeyError),
+    with its operator's imported datasets: their rows are raw data of the grant too (R15)."""
+    from domain.tenancy.imports import operator_datasets
+
     try:
         grant = domain.grants.get(grant_id)
     except NotFound:
         raise KeyError(grant_id) from None
-    return DomainRawAccess(domain, tuple(grant.columns))
+    return DomainRawAccess(domain, tuple(set(grant.columns) | set(operator_datasets(domain, grant.operator_id))))
 
 
 def check_compliant(domain: "Domain", actor):

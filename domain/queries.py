@@ -56,11 +56,15 @@ class QueryService:
     # -- scope --------------------------------------------------------------------------
     def scope(self, grant):
         """What the grant lets the policy see: its columns with their classes, each dataset's
-        privacy unit and disclosure settings (the dataset's own k, never below the domain's)."""
+        privacy unit and disclosure settings (the dataset's own k, never below the domain's),
+        and every column of the datasets made from its operator's approved imports (R15)."""
         from domain.sql import ColumnGrant, DatasetScope, Scope, sql_type_of
+        from domain.tenancy.imports import operator_datasets
 
         datasets = []
-        for name, columns in sorted(grant.columns.items()):
+        own = {name: tuple(c.name for c in self.d.catalog.get(name).columns)
+               for name in operator_datasets(self.d, grant.operator_id) if name not in grant.columns}
+        for name, columns in sorted({**grant.columns, **own}.items()):
             ds = self.d.catalog.get(name)
             by_name = {c.name: c for c in ds.columns}
             datasets.append(DatasetScope(

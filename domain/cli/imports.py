@@ -1,8 +1,8 @@
 """`aod import list|approve|refuse`: the competent authority's decision on social-data imports (R15).
 
 An operator's staff upload external data from their tenant (SDK `request_import`); it waits in
-a pending area. Approved, it is kept as the operator's own data inside the domain; refused, it
-is destroyed. Both are audited. `aod tenant import-decide` does the same with --approve/--refuse.
+a pending area. Approved, it becomes the operator's own dataset `imp_<operator>_<name>` inside
+the domain (usable by that operator's grants, never exported raw); refused, it is destroyed. Both are audited. `aod tenant import-decide` does the same with --approve/--refuse.
 """
 
 from __future__ import annotations
@@ -39,16 +39,37 @@ def list_(state: Optional[str] = typer.Option(None, "--state", help="pending, ap
 def _decide(approve: bool, doc: str):
     def command(import_id: str = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
                 home: Optional[Path] = HomeOption, token: Optional[str] = TokenOption) -> None:
-        from domain.tenancy import ImportService
-
-        domain = open_domain(home)
-        state = ImportService(domain).decide(acting_principal(domain, token), import_id, approve=approve,
-                                             reason=reason)
-        typer.echo(f"import {import_id} is {state}")
+        _run(import_id, approve, reason, None, home, token)
 
     command.__doc__ = doc
     return command
 
 
-app.command("approve")(_decide(True, "Approve: the data becomes the operator's own, inside the domain only."))
+def _run(import_id: str, approve: bool, reason: str, privacy_unit: Optional[str], home, token) -> None:
+    from domain.tenancy import ImportService
+    from domain.tenancy.imports import dataset_name
+
+    domain = open_domain(home)
+    service = ImportService(domain)
+    state = service.decide(acting_principal(domain, token), import_id, approve=approve, reason=reason,
+                           privacy_unit=privacy_unit)
+    if approve:
+        row = domain.store.one("SELECT operator_id, name FROM tenant_imports WHERE id=?", (import_id,))
+        name = dataset_name(row["operator_id"], row["name"], import_id)
+        typer.echo(f"import {import_id} is {state}: dataset {name} of {row['operator_id']} "
+                   f"(restricted, privacy unit {domain.catalog.get(name).privacy_unit})")
+    else:
+        typer.echo(f"import {import_id} is {state}")
+
+
+@app.command("approve")
+def approve(import_id: str = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
+            privacy_unit: Optional[str] = typer.Option(
+                None, "--privacy-unit", help="The column identifying a person or enterprise (default: detected)."),
+            home: Optional[Path] = HomeOption, token: Optional[str] = TokenOption) -> None:
+    """Approve: the upload becomes the operator's own dataset (classified, encrypted, restricted),
+    joinable under its grants inside the domain only; the pending file is deleted."""
+    _run(import_id, True, reason, privacy_unit, home, token)
+
+
 app.command("refuse")(_decide(False, "Refuse: the upload is destroyed."))

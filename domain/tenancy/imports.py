@@ -93,9 +93,11 @@ class ImportService:
                                 " ORDER BY created_at, id", params)
         return [ImportRecord.from_row(r) for r in rows]
 
-    def decide(self, actor: Principal, import_id: str, *, approve: bool, reason: str) -> str:
-        from audit import Action
-
+    def decide(self, actor: Principal, import_id: str, *, approve: bool, reason: str,
+               privacy_unit: str | None = None) -> str:
+        """Refused, the upload is destroyed. Approved, it becomes the operator's own dataset
+        (classified, encrypted, restricted, active), in the same transaction as the decision;
+        an upload that cannot be registered fails the approval and stays pending."""
         self.d.check(actor, Perm.IMPORT_DECIDE)
         if not reason or not reason.strip():
             raise InvalidInput("say why the import is approved or refused")
@@ -104,16 +106,62 @@ class ImportService:
             raise NotFound(f"no import {import_id!r}")
         if row["state"] != "pending":
             raise InvalidTransition(f"import {import_id} is {row['state']} already")
-        state = "approved" if approve else "refused"
-        with self.d.store.transaction() as tx:
-            if tx.one("SELECT state FROM tenant_imports WHERE id=?", (import_id,))["state"] != "pending":
-                raise InvalidTransition(f"import {import_id} was decided meanwhile")  # under the write lock
-            tx.execute("UPDATE tenant_imports SET state=?, decided_by=?, reason=?, decided_at=? WHERE id=?",
-                       (state, actor.id, reason.strip(), iso(tx.now()), import_id))
-            tx.audit(self.d.event(
-                Action.IMPORT_APPROVE if approve else Action.IMPORT_REFUSE, actor, org=row["operator_id"],
-                targets=[("import", import_id)], inputs=[("file", row["filename"], row["sha256"])],
-                reason=reason.strip()))
-        if not approve:
-            shutil.rmtree(self.d.home / "imports" / import_id, ignore_errors=True)
-        return state
+        if approve:
+            self._approve(actor, row, reason.strip(), privacy_unit)
+        else:
+            with self.d.store.transaction() as tx:
+                self._record_decision(tx, actor, row, "refused", reason.strip(), None)
+        shutil.rmtree(self.d.home / "imports" / import_id, ignore_errors=True)
+        return "approved" if approve else "refused"
+
+    def _approve(self, actor: Principal, row, reason: str, privacy_unit: str | None) -> None:
+        from domain.catalog import Approval, OpenAttribute
+
+        source = self.d.home / "imports" / row["id"] / row["filename"]
+        if not source.is_file():
+            raise InvalidInput(f"import {row['id']} has no pending file any more; refuse it")
+        self.d.catalog.ingest(
+            actor, source, name=dataset_name(row["operator_id"], row["name"], row["id"]),
+            title=f"{row['name']} (social data of {row['operator_id']}, import {row['id']})",
+            provider=row["operator_id"], open_attribute=OpenAttribute.RESTRICTED.value,
+            description=row["description"],
+            approval=Approval(privacy_unit, lambda tx, info: self._record_decision(
+                tx, actor, row, "approved", reason, info.sha256)))
+
+    def _record_decision(self, tx, actor: Principal, row, state: str, reason: str, content_sha256) -> None:
+        from audit import Action
+
+        import_id = row["id"]
+        if tx.one("SELECT state FROM tenant_imports WHERE id=?", (import_id,))["state"] != "pending":
+            raise InvalidTransition(f"import {import_id} was decided meanwhile")  # under the write lock
+        tx.execute("UPDATE tenant_imports SET state=?, decided_by=?, reason=?, decided_at=? WHERE id=?",
+                   (state, actor.id, reason, iso(tx.now()), import_id))
+        approved = state == "approved"
+        outputs = [("dataset", dataset_name(row["operator_id"], row["name"], row["id"]), content_sha256)] if approved else []
+        tx.audit(self.d.event(
+            Action.IMPORT_APPROVE if approved else Action.IMPORT_REFUSE, actor, org=row["operator_id"],
+            targets=[("import", import_id)], inputs=[("file", row["filename"], row["sha256"])],
+            outputs=outputs, reason=reason))
+
+
+def dataset_name(operator_id: str, name: str, import_id: str) -> str:
+    """The catalog name of an operator's approved import: `imp_<operator>_<name>` (the
+    import's id when the name has no ASCII letters or digits)."""
+    def part(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+    return f"imp_{part(operator_id)}_{part(name) or part(import_id)}"[:63].rstrip("_")
+
+
+def operator_datasets(domain: "Domain", operator_id: str) -> tuple[str, ...]:
+    """The active datasets made from `operator_id`'s approved imports: usable by that
+    operator's grants only (the operator is their provider)."""
+    rows = domain.store.all(
+        "SELECT id, name FROM tenant_imports WHERE operator_id=? AND state='approved'", (operator_id,))
+    names = {dataset_name(operator_id, r["name"], r["id"]) for r in rows}
+    found = []
+    for name in sorted(names):
+        ds = domain.store.one("SELECT provider, status FROM datasets WHERE name=?", (name,))
+        if ds is not None and ds["provider"] == operator_id and ds["status"] == "active":
+            found.append(name)
+    return tuple(found)
