@@ -49,12 +49,21 @@ def ran(world, tmp_path_factory):
         (folder / "leaky.py").write_text(LEAKY_LOG)
         good = client.submit_job(folder / "main.py", name="headcount").wait(timeout=180)
         leaky = client.submit_job(folder / "leaky.py", name="leaky").wait(timeout=180)
-        (folder / "survey.csv").write_text("district,score\n西湖区,3\n")
+        ids = _population_ids(world, 30)  # an approved import must name its people (R15: privacy unit)
+        (folder / "survey.csv").write_text("id_number,score\n" + "".join(f"{i},{n % 5}\n" for n, i in enumerate(ids)))
         keep = client.request_import(folder / "survey.csv", name="survey", description="street survey")
         drop = client.request_import(folder / "survey.csv", name="survey2", description="again")
         yield tenant, good, leaky, keep.import_id, drop.import_id
     finally:
         d.tenancy.terminate(admin, tenant.id, reason="test finished")
+
+
+def _population_ids(world, n: int) -> list[str]:
+    from domain.rawstore import read_table
+
+    d = world.domain
+    return read_table(d.catalog.raw_dir("population"), d.keys.get("dataset", "population")).column(
+        "id_number").to_pylist()[:n]
 
 
 def test_job_list_and_show_give_states_hashes_and_reasons(world, ran):
@@ -111,7 +120,8 @@ def test_import_list_approve_refuse(world, ran):
     assert approved.returncode == 0 and f"import {keep} is approved" in approved.stdout
     refused = aod(world, "admin", "import", "refuse", drop, "--reason", "no proof of lawful origin")
     assert refused.returncode == 0 and f"import {drop} is refused" in refused.stdout
-    assert (world.home / "imports" / keep).is_dir() and not (world.home / "imports" / drop).exists()
+    assert not (world.home / "imports" / keep).exists() and not (world.home / "imports" / drop).exists()
+    assert "dataset imp_op_hz_insight_survey of op-hz-insight" in approved.stdout  # now the operator's dataset
 
     again = aod(world, "admin", "tenant", "import-decide", keep, "--refuse", "--reason", "changed my mind")
     assert again.returncode == 2 and "approved already" in again.stderr
