@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from domain.authz import Perm, Resource
 from domain.clock import iso
-from domain.errors import InvalidInput, InvalidTransition, NotFound
+from domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from domain.principals import Principal
 
 if TYPE_CHECKING:
@@ -107,7 +107,16 @@ class ImportService:
         if row["state"] != "pending":
             raise InvalidTransition(f"import {import_id} is {row['state']} already")
         if approve:
-            self._approve(actor, row, reason.strip(), privacy_unit)
+            try:
+                self._approve(actor, row, reason.strip(), privacy_unit)
+            except DomainError as exc:  # the approval failed: on the record, with why
+                from audit import Action
+
+                self.d.record_refusal(
+                    Action.IMPORT_APPROVE, actor_id=actor.id, role=actor.role.value,
+                    reason=f"approval failed: {exc.diagnostics()}", org=row["operator_id"],
+                    targets=[("import", import_id)])
+                raise
         else:
             with self.d.store.transaction() as tx:
                 self._record_decision(tx, actor, row, "refused", reason.strip(), None)

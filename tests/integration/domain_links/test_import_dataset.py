@@ -188,6 +188,10 @@ def test_a_bad_upload_fails_the_approval_in_one_line_and_leaves_no_partial_state
     row = d.store.one("SELECT state FROM tenant_imports WHERE id=?", (ticket.import_id,))
     assert row["state"] == "pending" and (world.home / "imports" / ticket.import_id).is_dir()
     assert not d.keys.exists("dataset", "imp_op_hz_insight_badfile")
+    failed_event = [e.event for e in d.audit_log.query(action="import.approve")
+                    if any(r.kind == "import" and r.id == ticket.import_id for r in e.event.targets)]
+    assert [e.outcome.value for e in failed_event] == ["refused"]  # the failed approval is on the record
+    assert line in failed_event[0].reason and "110101199003077777" not in failed_event[0].reason
     ImportService(d).decide(world.principal("admin"), ticket.import_id, approve=False, reason="malformed")
     assert not (world.home / "imports" / ticket.import_id).exists()
 
