@@ -70,6 +70,19 @@ def world(request):
         env.close()
         for s in (tcp, udp, abstract):
             s.close()
+        _remove(root)
+
+
+def _remove(root: Path) -> None:
+    """Delete the test's folder; a mount a failed teardown left under it is detached first."""
+    import shutil
+    import subprocess
+
+    for line in reversed(Path("/proc/mounts").read_text().splitlines()):
+        target = line.split()[1]
+        if target.startswith(str(root) + "/"):
+            subprocess.run(["umount", "-l", target], check=False, capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def probe(world, code: str, timeout_s: float = 60.0):
