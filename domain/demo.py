@@ -85,6 +85,9 @@ class DemoRun:
         return result
 
 
+DEMO_MARKER = ".aod-demo"  # a home made by the demo, which a later demo may replace
+
+
 def run_demo(home: Path, people: int = 100_000, console: Console | None = None) -> DemoRun:
     run = DemoRun(home=Path(home), people=people, console=console or Console())
     domain = run.step("1. The competent authority creates the domain", lambda: _init(run))
@@ -115,6 +118,7 @@ def _init(run: DemoRun):
 
     run.passwords["admin"] = "demo-" + secrets.token_urlsafe(9)
     domain = Domain.init(run.home, admin_id="admin", admin_password=run.passwords["admin"])
+    (run.home / DEMO_MARKER).write_text("made by 'aod demo'; a later 'aod demo' may replace this home\n")
     run.console.print(f"domain home: [cyan]{run.home}[/]  (config, master key, control plane, audit log)")
     return domain
 

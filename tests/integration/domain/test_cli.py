@@ -139,7 +139,7 @@ def test_init_refuses_a_short_password_and_leaves_nothing(aod):
     assert not (aod.home / "control.db").exists()
 
 
-def test_the_demo_runs_on_a_small_population_and_refuses_a_used_home(tmp_path):
+def test_the_demo_runs_on_a_small_population_replaces_its_own_home_and_refuses_any_other(tmp_path):
     env = {**os.environ, "COLUMNS": "120"}
     home = tmp_path / "demo"
     cmd = [sys.executable, "-m", "domain", "demo", "--home", str(home), "--people", "1000"]
@@ -148,8 +148,18 @@ def test_the_demo_runs_on_a_small_population_and_refuses_a_used_home(tmp_path):
     out = done.stdout
     assert "NOT REFUSED" not in out and "demo finished" in out and "verification" in out
     assert "refused because" in out and "suppressed" in out
-    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
-    assert again.returncode == 2 and "not empty" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    admin_before = (home / "keys" / "master.key").read_bytes()
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "replacing the earlier demo home" in again.stdout and "demo finished" in again.stdout
+    assert (home / "keys" / "master.key").read_bytes() != admin_before  # a new domain, not the old one
+    other = tmp_path / "not-a-demo"
+    other.mkdir()
+    (other / "notes.txt").write_text("someone's file\n")
+    refused = subprocess.run([*cmd[:4], "--home", str(other), "--people", "1000"], capture_output=True,
+                             text=True, env=env, timeout=60)
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and (other / "notes.txt").exists()
 
 
 def test_a_usage_error_is_a_usage_error_not_an_internal_error(aod):
