@@ -24,6 +24,11 @@ def bearer_or_cookie(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def from_cookie(request: Request) -> bool:
+    """Is the request authenticated by the session cookie (what a browser sends by itself)?"""
+    return not request.headers.get("authorization", "").lower().startswith("bearer ")
+
+
 def same_origin(request: Request) -> bool:
     """Does the browser say this request comes from our own pages (Origin, else Referer)?"""
     source = request.headers.get("origin") or request.headers.get("referer")
@@ -37,8 +42,7 @@ def current_principal(request: Request, domain=Depends(get_domain)) -> Principal
     if not token:
         raise AuthenticationFailed("log in first")
     principal = domain.auth.authenticate(token)
-    from_cookie = not request.headers.get("authorization", "").lower().startswith("bearer ")
-    if from_cookie and request.method not in SAFE_METHODS and not same_origin(request):
+    if from_cookie(request) and request.method not in SAFE_METHODS and not same_origin(request):
         # A browser sends the cookie with any site's form: a cookie alone never changes state.
         raise PermissionDenied("a session cookie changes state only from this server's own pages; "
                                "send a bearer token")

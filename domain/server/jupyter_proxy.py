@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import Response
@@ -23,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.authz import Perm
 from domain.errors import DomainError, InvalidTransition, PermissionDenied
-from domain.server.deps import SESSION_COOKIE, bearer_or_cookie, get_domain
+from domain.server.deps import SAFE_METHODS, bearer_or_cookie, from_cookie, get_domain, same_origin
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # hop-by-hop and identity headers that never cross the proxy
@@ -32,6 +31,7 @@ DROP_REQUEST = {"host", "cookie", "authorization", "connection", "keep-alive", "
 DROP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length",
                  "set-cookie", "upgrade", "te", "trailer"}
 MAX_BODY = 64 * 1024 * 1024
+MAX_SESSIONS_REMEMBERED = 10_000
 
 
 def authorize(domain, token: str | None, tenant_id: str):
@@ -59,14 +59,6 @@ def _session_key(token: str, tenant_id: str) -> str:
     return hashlib.sha256(f"{tenant_id}\0{token}".encode()).hexdigest()
 
 
-def _same_origin(headers) -> bool:
-    """Browsers send Origin on cross-site requests; one from another site is refused."""
-    origin = headers.get("origin")
-    if not origin:
-        return True
-    return urlsplit(origin).netloc == headers.get("host", "")
-
-
 def create_jupyter_proxy() -> APIRouter:
     router = APIRouter()
     seen: set[str] = set()
@@ -76,12 +68,14 @@ def create_jupyter_proxy() -> APIRouter:
         from audit import Action
 
         token = bearer_or_cookie(request)
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request.headers):
-            raise PermissionDenied("cross-site request to a tenant refused")
+        if from_cookie(request) and request.method not in SAFE_METHODS and not same_origin(request):
+            raise PermissionDenied("cross-site request to a tenant refused")  # the API's CSRF rule
         actor, tenant, endpoint = await run_in_threadpool(authorize, domain, token, tenant_id)
         key = _session_key(token, tenant.id)
         if key not in seen:
             await run_in_threadpool(_audit, domain, Action.JUPYTER_SESSION, actor, tenant, {"via": "http"})
+            if len(seen) >= MAX_SESSIONS_REMEMBERED:
+                seen.clear()  # at worst a session is audited again
             seen.add(key)
         body = await request.body()
         if len(body) > MAX_BODY:
@@ -106,9 +100,8 @@ def create_jupyter_proxy() -> APIRouter:
         from audit import Action
 
         domain = websocket.app.state.domain
-        header = websocket.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else websocket.cookies.get(SESSION_COOKIE)
-        if not _same_origin(websocket.headers):
+        token = bearer_or_cookie(websocket)
+        if from_cookie(websocket) and not same_origin(websocket):  # browsers always send Origin here
             await websocket.close(code=4403)
             return
         try:

@@ -112,6 +112,8 @@ def test_others_are_refused(served):
         cross = http.post(f"/jupyter/{tenant.id}/api/kernels", json={"name": "python3"},
                           headers={"Origin": "http://evil.example"})
         assert cross.status_code == 403
+        no_origin = http.post(f"/jupyter/{tenant.id}/api/kernels", json={"name": "python3"})
+        assert no_origin.status_code == 403  # a session cookie alone never changes state
 
 
 def test_cross_site_websocket_is_refused(served):
