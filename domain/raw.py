@@ -14,8 +14,7 @@ from pathlib import Path
 
 from domain.errors import InvalidInput
 
-CLASSES = ("direct_identifier", "quasi_identifier", "sensitive", "other")
-GRADE_OF = {"direct_identifier": "L4", "sensitive": "L3", "quasi_identifier": "L2", "other": "L1"}
+CLASSES = ("direct_identifier", "quasi_identifier", "sensitive", "other")  # desensitize.ColumnClass values
 
 
 def read_source(source: Path):
@@ -86,8 +85,10 @@ def typed(table, classification: dict):
 
 
 def grade(columns: list[dict]) -> str:
-    order = ["L1", "L2", "L3", "L4"]
-    return max((GRADE_OF[c["class"]] for c in columns), key=order.index, default="L1")
+    """The dataset's grade from its column classes (desensitize's rule, one place)."""
+    from desensitize import ColumnClass, Grade
+
+    return Grade.from_classes(ColumnClass(c["class"]) for c in columns).value
 
 
 def override(classification: dict, overrides: dict[str, str], reason: str) -> dict:
