@@ -48,6 +48,7 @@ class Action(StrEnum):
     DATASET_DESTROY = "dataset.destroy"
     DESENSITIZE_APPLY = "desensitize.apply"
     SAMPLE_CREATE = "sample.create"
+    SAMPLE_READ = "sample.read"
     GRANT_CREATE = "grant.create"
     GRANT_UPDATE = "grant.update"
     GRANT_ACTIVATE = "grant.activate"

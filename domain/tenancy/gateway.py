@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from audit import Action
 from domain.authz import Perm
 from domain.errors import NotFound
 from domain.tenancy.imports import ImportService
@@ -108,7 +109,9 @@ class DomainGatewayHandler:
         path = self._sample_files(grant).get(name) if _SAMPLE_NAME.match(name or "") else None
         if path is None:
             raise Missing(f"no sample {name!r} for this tenant")
-        return pq.read_table(path)
+        table = pq.read_table(path)
+        self._handed_over(Action.SAMPLE_READ, staff, tenant, ("sample", f"{grant.id}/{name}", path), ctx)
+        return table
 
     # queries
     @_refusing
@@ -148,11 +151,23 @@ class DomainGatewayHandler:
     def fetch_output(self, ctx, job_id: str, name: str):
         from tenants.gateway import Refused
 
-        tenant, _, _ = self._scope(ctx)
+        tenant, _, staff = self._scope(ctx)
         output, path = self.jobs.output(self.jobs.row(tenant.id, job_id), name)
         if output["state"] != "released":
             raise Refused(f"output {name} is withheld: {output['reason']}")
-        return _read_table(path)
+        table = _read_table(path)
+        self._handed_over(Action.JOB_OUTPUT_RELEASE, staff, tenant, ("file", f"{job_id}/{name}", path), ctx)
+        return table
+
+    def _handed_over(self, action, staff, tenant, ref, ctx) -> None:
+        """Audit data handed into a tenant (a sample, a checked job output) with its hash."""
+        from domain.raw import file_sha256
+
+        kind, ref_id, path = ref
+        with self.d.store.transaction() as tx:
+            tx.audit(self.d.event(action, staff, org=tenant.operator_id, request_id=ctx.request_id,
+                                  targets=[("tenant", tenant.id)],
+                                  outputs=[(kind, ref_id, file_sha256(path))]))
 
     # exports and imports
     @_refusing

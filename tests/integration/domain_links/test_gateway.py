@@ -49,6 +49,9 @@ def test_samples_are_desensitized_and_granted_columns_only(world, client, raw_pe
     assert all(str(v).startswith("ps_") for v in people["id_number"].head(20))
     with pytest.raises(NotFoundError):
         client.load_sample("../population")
+    reads = [e.event for e in world.domain.audit_log.query(action="sample.read")]
+    assert reads and reads[-1].actor.id == "alice" and reads[-1].outputs[0].id.endswith("/population")
+    assert len(reads[-1].outputs[0].sha256) == 64
 
 
 def test_query_allowed_and_refused_through_the_gateway(world, client):
@@ -76,6 +79,8 @@ def test_job_outputs_are_checked_before_the_tenant_sees_them(world, client, tmp_
     assert len(job.fetch("by_district.csv")) > 0
     with pytest.raises(RefusedError):
         job.fetch("leak.csv")
+    handed = [e.event for e in world.domain.audit_log.query(action="job.output_release")]
+    assert [r.id.split("/")[-1] for e in handed for r in e.outputs] == ["by_district.csv"]  # never leak.csv
     assert "rows read:" in job.logs()
     ticket = client.request_export(job, "by_district.csv", scenario=world.grant.scenario)
     assert ticket.state == "under_review"
