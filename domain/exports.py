@@ -17,7 +17,6 @@ domain's key store.
 
 from __future__ import annotations
 
-import base64
 import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
@@ -29,14 +28,6 @@ if TYPE_CHECKING:
 
 CSRF_KEY = ("export-review-csrf", "web")
 _secret_lock = threading.Lock()
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class DomainGrants:
@@ -86,32 +77,17 @@ class DomainRawAccess:
     def connect(self) -> Iterator[object]:
         from export_review.engine import locked_connection
 
+        from domain.sql.engines.duckdb_engine import attach_raw, seal
+
         con = locked_connection(self.threads, self.memory_limit)
-        try:
+        try:  # the query engine's views and lockdown, every column shown
             paths = []
             for t_index, name in enumerate(self.names):
-                paths += self._attach(con, t_index, name)
-            # The same settings as the query engine: decryption needs the scan unsplit.
-            con.execute("SET disabled_optimizers = 'filter_pushdown,join_filter_pushdown'")
-            con.execute(f"SET allowed_paths = [{', '.join(_literal(p) for p in paths)}]")
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
+                paths += attach_raw(con, name, self.d.queries.open_raw(name), key_prefix=f"x{t_index}")
+            seal(con, paths)
             yield con
         finally:
             con.close()
-
-    def _attach(self, con, t_index: int, name: str) -> list[str]:
-        dataset = self.d.queries.open_raw(name)
-        parts, paths = [], []
-        for f_index, raw_file in enumerate(dataset.files):
-            key_name = f"x{t_index}_{f_index}"
-            con.execute(f"PRAGMA add_parquet_key({_literal(key_name)}, "
-                        f"{_literal(base64.b64encode(raw_file.dek).decode())})")
-            parts.append(f"SELECT * FROM read_parquet({_literal(str(raw_file.path))}, "
-                         f"encryption_config={{footer_key: {_literal(key_name)}}})")
-            paths.append(str(raw_file.path))
-        con.execute(f"CREATE TEMP VIEW {_ident(name)} AS {' UNION ALL '.join(parts)}")
-        return paths
 
 
 class DomainQueryPolicy:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -50,6 +50,34 @@ def _quote_ident(name: str) -> str:
 
 def _quote_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def attach_raw(con: duckdb.DuckDBPyConnection, table: str, dataset: RawDataset,
+               columns: Sequence[str] | None = None, *, key_prefix: str = "k") -> list[str]:
+    """A TEMP VIEW `table` over an opened raw dataset, decrypted by DuckDB in memory (its file
+    keys registered in this connection only); `columns=None` shows every column. Returns the
+    files read, for `seal`."""
+    parts, paths = [], []
+    cols = "*" if columns is None else ", ".join(_quote_ident(c) for c in columns)
+    for f_index, raw_file in enumerate(dataset.files):
+        key_name = f"{key_prefix}_{f_index}"
+        con.execute(f"PRAGMA add_parquet_key({_quote_str(key_name)}, "
+                    f"{_quote_str(base64.b64encode(raw_file.dek).decode())})")
+        parts.append(f"SELECT {cols} FROM read_parquet({_quote_str(str(raw_file.path))}, "
+                     f"encryption_config={{footer_key: {_quote_str(key_name)}}})")
+        paths.append(str(raw_file.path))
+    con.execute(f"CREATE TEMP VIEW {_quote_ident(table)} AS {' UNION ALL '.join(parts)}")
+    return paths
+
+
+def seal(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> None:
+    """Lock a connection after its raw views exist: only those files readable, nothing else
+    outside, settings frozen. DuckDB 2.0 cannot decrypt a scan with filters pushed into it,
+    so filter push-down stays off (filters still apply, after the scan)."""
+    con.execute("SET disabled_optimizers = 'filter_pushdown,join_filter_pushdown'")
+    con.execute(f"SET allowed_paths = [{', '.join(_quote_str(p) for p in paths)}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 class DuckDBEngine(Engine):
@@ -85,21 +113,8 @@ class DuckDBEngine(Engine):
         try:
             paths = []
             for t_index, (table, columns) in enumerate(plan.views):
-                dataset = sources[table]
-                parts = []
-                for f_index, raw_file in enumerate(dataset.files):
-                    key_name = f"k{t_index}_{f_index}"
-                    con.execute(f"PRAGMA add_parquet_key({_quote_str(key_name)}, "
-                                f"{_quote_str(base64.b64encode(raw_file.dek).decode())})")
-                    cols = ", ".join(_quote_ident(c) for c in columns)
-                    parts.append(f"SELECT {cols} FROM read_parquet({_quote_str(str(raw_file.path))}, "
-                                 f"encryption_config={{footer_key: {_quote_str(key_name)}}})")
-                    paths.append(str(raw_file.path))
-                con.execute(f"CREATE TEMP VIEW {_quote_ident(table)} AS {' UNION ALL '.join(parts)}")
-            con.execute("SET disabled_optimizers = 'filter_pushdown,join_filter_pushdown'")
-            con.execute(f"SET allowed_paths = [{', '.join(_quote_str(p) for p in paths)}]")
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
+                paths += attach_raw(con, table, sources[table], columns, key_prefix=f"k{t_index}")
+            seal(con, paths)
         except BaseException:
             con.close()
             raise
