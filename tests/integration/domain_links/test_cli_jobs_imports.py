@@ -13,17 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.domain_links.test_gateway import JOB
+
 pytestmark = [pytest.mark.bwrap, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[3]
-JOB = """
-import pyarrow.parquet as pq, pyarrow.csv as csv
-t = pq.read_table('/data/raw/population.parquet')
-by = t.group_by('district').aggregate([('id_number', 'count')]).rename_columns(['district', 'n'])
-csv.write_csv(by, '/job/outputs/by_district.csv')
-csv.write_csv(t.select(['id_number', 'district']).slice(0, 30), '/job/outputs/leak.csv')
-print('rows read:', t.num_rows)
-"""
 LEAKY_LOG = "import pyarrow.parquet as pq\nprint(pq.read_table('/data/raw/population.parquet')['id_number'][0])\n"
 
 
