@@ -89,16 +89,17 @@ class QueryService:
     def run(self, actor: "Principal", grant_id: str, sql: str, *, request_id: str | None = None,
             source: str = "cli") -> QueryOutcome:
         from audit import Action, Outcome
-        from domain.sql import redact_sql
+        from domain.sql import check, redact_sql
 
-        if not isinstance(sql, str) or not sql.strip():
-            raise QueryRefused("the query is empty")
         query_id = f"q-{uuid.uuid4().hex[:16]}"
-        if len(sql) > MAX_SQL_CHARS:
-            self._refused(actor, grant_id, query_id, redact_sql(sql[:2000]) + " …",
-                          f"a query is at most {MAX_SQL_CHARS} characters", (), request_id, source)
-            raise QueryRefused(f"a query is at most {MAX_SQL_CHARS} characters")
-        grant, decision = self.check(actor, grant_id, sql)
+        grant = self.d.grants.check_usable(actor, grant_id, Perm.QUERY_RUN)  # unknown ids stop here
+        problem = ("the query is empty" if not isinstance(sql, str) or not sql.strip() else
+                   f"a query is at most {MAX_SQL_CHARS} characters" if len(sql) > MAX_SQL_CHARS else None)
+        if problem:
+            shown = redact_sql(sql[:2000]) + (" …" if len(sql) > 2000 else "") if isinstance(sql, str) else ""
+            self._refused(actor, grant.id, query_id, shown, problem, (), request_id, source, org=grant.operator_id)
+            raise QueryRefused(problem)
+        decision = check(sql, self.scope(grant))
         datasets = tuple(sorted(grant.columns))
         if not decision.allowed:
             self._refused(actor, grant.id, query_id, decision.sql_redacted, decision.reason,
@@ -156,4 +157,4 @@ class QueryService:
             ))
 
 
-__all__ = ["QueryOutcome", "QueryService", "DomainError"]
+__all__ = ["QueryOutcome", "QueryService"]
