@@ -7,9 +7,12 @@ the `Status` reached; `status()` is polled. A transient failure raises `BackendR
 
 from __future__ import annotations
 
+
 import enum
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from tenants.errors import TenantError
@@ -123,3 +126,9 @@ class IsolationBackend(ABC):
     @abstractmethod
     def spec_of(self, tenant_id: str) -> TenantSpec:
         """The spec the tenant was created with; raises `TenantNotFound`."""
+
+
+def backend_scope(state_dir: Path) -> str:
+    """A short tag of a backend's state folder (one per domain home). Names in the engine and in
+    /sys/fs/cgroup are machine-wide: the tag keeps two domains' tenants of the same id apart."""
+    return hashlib.sha256(str(Path(state_dir).resolve()).encode()).hexdigest()[:10]

@@ -27,7 +27,7 @@ from tenants.isolation import _bwrap_argv as argv_
 from tenants.isolation import _folders
 from tenants.isolation._cgroups import Cgroups, join_script
 from tenants.isolation._jobs import BoundedLog, OutputStage, check_job_inputs, collect_outputs, job_env
-from tenants.isolation.base import IsolationBackend, Op, State, Status, check_transition
+from tenants.isolation.base import IsolationBackend, Op, State, Status, backend_scope, check_transition
 from tenants.jupyter.launch import jupyter_argv, tenant_env
 from tenants.isolation._visible import check_traversable
 from tenants.spec import (
@@ -93,6 +93,7 @@ class BwrapBackend(IsolationBackend):
     def __init__(self, state_dir: Path, cgroups: Cgroups | None = None):
         self.state_dir = Path(state_dir)
         self.cgroups = cgroups or Cgroups()
+        self._cg_scope = backend_scope(self.state_dir)  # cgroups are machine-wide: see backend_scope
         self._procs: dict[int, subprocess.Popen] = {}
         self._lock = threading.RLock()
 
@@ -101,6 +102,9 @@ class BwrapBackend(IsolationBackend):
         if shutil.which("bwrap") is None:
             raise BackendUnavailable("bubblewrap is not installed (apt-get install bubblewrap)")
         self.cgroups.check_available()
+
+    def _cgroup_name(self, tenant_id: str) -> str:
+        return f"tenant-{self._cg_scope}-{check_id(tenant_id)}"
 
     def _dir(self, tenant_id: str) -> Path:
         return self.state_dir / check_id(tenant_id)
@@ -193,7 +197,7 @@ class BwrapBackend(IsolationBackend):
             return Status(tenant_id, after)
 
     def _spawn(self, spec: TenantSpec) -> None:
-        cg = self.cgroups.create(f"tenant-{spec.tenant_id}", spec.limits)
+        cg = self.cgroups.create(self._cgroup_name(spec.tenant_id), spec.limits)
         python = argv_.python_executable()
         env = tenant_env(spec, f"{os.path.dirname(python)}:/usr/bin:/bin")
         env["PYTHONPATH"] = argv_.SDK_MOUNT
@@ -223,7 +227,7 @@ class BwrapBackend(IsolationBackend):
 
     def _terminate(self, tenant_id: str, timeout_s: float) -> None:
         info = self._run_info(tenant_id) or {}
-        cg = self.cgroups.handle(info.get("cgroup", f"tenant-{tenant_id}"))
+        cg = self.cgroups.handle(info.get("cgroup", self._cgroup_name(tenant_id)))
         self.cgroups.kill_all(cg, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while self._alive(info) and time.monotonic() < deadline:

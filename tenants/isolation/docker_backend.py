@@ -18,7 +18,7 @@ from pathlib import Path
 from tenants.errors import BackendRetry, BackendUnavailable, InvalidSpec, TenantNotFound
 from tenants.isolation import _folders, images
 from tenants.isolation._jobs import BoundedLog, OutputStage, check_job_inputs, collect_outputs, job_env
-from tenants.isolation.base import IsolationBackend, Op, State, Status, check_transition
+from tenants.isolation.base import IsolationBackend, Op, State, Status, backend_scope, check_transition
 from tenants.jupyter.launch import jupyter_argv, tenant_env
 from tenants.spec import (
     GATEWAY_MOUNT,
@@ -47,8 +47,8 @@ _STATES = {"created": State.CREATED, "running": State.RUNNING, "restarting": Sta
            "paused": State.ERROR, "removing": State.UNKNOWN, "dead": State.ERROR}
 
 
-def container_name(tenant_id: str) -> str:
-    return f"aod-tenant-{check_id(tenant_id)}"
+def container_name(tenant_id: str, scope: str) -> str:
+    return f"aod-{scope}-tenant-{check_id(tenant_id)}"
 
 
 class DockerBackend(IsolationBackend):
@@ -57,6 +57,7 @@ class DockerBackend(IsolationBackend):
 
     def __init__(self, state_dir: Path, client=None, image: str | None = None):
         self.state_dir = Path(state_dir)
+        self.scope = backend_scope(self.state_dir)
         self._client = client
         self._image = image
 
@@ -112,7 +113,7 @@ class DockerBackend(IsolationBackend):
         import docker
 
         try:
-            return self._call(self.client.api.inspect_container, container_name(tenant_id))
+            return self._call(self.client.api.inspect_container, container_name(tenant_id, self.scope))
         except docker.errors.NotFound:
             return None
 
@@ -170,7 +171,7 @@ class DockerBackend(IsolationBackend):
             self._bind(spec.jupyter_dir, JUPYTER_MOUNT, False),
         ]
         self._call(self.client.api.create_container,
-                   image=self.image_id(), name=container_name(spec.tenant_id),
+                   image=self.image_id(), name=container_name(spec.tenant_id, self.scope),
                    command=jupyter_argv(PYTHON, spec), environment=tenant_env(spec, PATH),
                    user=f"{TENANT_UID}:{TENANT_GID}", working_dir=WORKSPACE_MOUNT,
                    hostname=f"tenant-{spec.tenant_id}"[:63], network_disabled=True,
@@ -187,7 +188,7 @@ class DockerBackend(IsolationBackend):
         if current.state is State.RUNNING:
             return current
         _folders.prepare(self.spec_of(tenant_id), TENANT_UID, TENANT_GID)
-        self._call(self.client.api.start, container_name(tenant_id))
+        self._call(self.client.api.start, container_name(tenant_id, self.scope))
         self._set_phase(tenant_id, "running")
         return Status(tenant_id, after)
 
@@ -196,7 +197,7 @@ class DockerBackend(IsolationBackend):
         after = check_transition(Op.STOP, current.state, tenant_id)
         if current.state in (State.RUNNING, State.ERROR):
             self._set_phase(tenant_id, "stopped")
-            self._call(self.client.api.stop, container_name(tenant_id), timeout=max(1, int(timeout_s)))
+            self._call(self.client.api.stop, container_name(tenant_id, self.scope), timeout=max(1, int(timeout_s)))
         if current.state is not State.UNKNOWN:
             _folders.release(self.spec_of(tenant_id))
         return Status(tenant_id, after)
@@ -209,7 +210,7 @@ class DockerBackend(IsolationBackend):
         if current.state is not State.UNKNOWN:
             _folders.release(self.spec_of(tenant_id))
         try:
-            self._call(self.client.api.remove_container, container_name(tenant_id), force=True, v=True)
+            self._call(self.client.api.remove_container, container_name(tenant_id, self.scope), force=True, v=True)
         except docker.errors.NotFound:
             pass
         shutil.rmtree(self.state_dir / tenant_id, ignore_errors=True)

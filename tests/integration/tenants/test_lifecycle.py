@@ -70,7 +70,9 @@ def test_a_sandbox_that_dies_reads_as_error(env, backend_name):
     env.start("fragile")
     backend = env.runtime.backend
     if backend_name == "docker":
-        subprocess.run(["docker", "kill", "aod-tenant-fragile"], check=True, capture_output=True)
+        from tenants.isolation.docker_backend import container_name
+
+        subprocess.run(["docker", "kill", container_name("fragile", backend.scope)], check=True, capture_output=True)
     else:
         info = json.loads((backend.state_dir / "fragile" / "run.json").read_text())
         os.kill(info["pid"], signal.SIGKILL)
@@ -87,9 +89,10 @@ def test_docker_container_is_hardened_and_pinned(env, backend_name):
     import docker
 
     from tenants.isolation import images
+    from tenants.isolation.docker_backend import container_name
 
     client = docker.from_env()
-    info = client.api.inspect_container("aod-tenant-acme")
+    info = client.api.inspect_container(container_name("acme", env.runtime.backend.scope))
     host = info["HostConfig"]
     assert info["Image"] == images.resolve(client, "tenant")
     assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] is True

@@ -196,3 +196,16 @@ def test_traversal_needs_search_permission_on_every_parent():
         assert can_traverse(inner, 65534, 65534)
     finally:
         shutil.rmtree(root)
+
+
+def test_two_domain_homes_never_share_a_cgroup_or_container_name(tmp_path):
+    """cgroups and Docker names are machine-wide: a tenant id used in two homes must map to two
+    names, or stopping one domain's tenant would kill the other's processes."""
+    from tenants.isolation.bwrap import BwrapBackend
+    from tenants.isolation.docker_backend import DockerBackend, container_name
+
+    a, b = BwrapBackend(tmp_path / "a" / "_bwrap"), BwrapBackend(tmp_path / "b" / "_bwrap")
+    assert a._cgroup_name("t-1") != b._cgroup_name("t-1")
+    assert a._cgroup_name("t-1") == BwrapBackend(tmp_path / "a" / "_bwrap")._cgroup_name("t-1")  # stable
+    da, db = DockerBackend(tmp_path / "a" / "_docker"), DockerBackend(tmp_path / "b" / "_docker")
+    assert container_name("t-1", da.scope) != container_name("t-1", db.scope)
