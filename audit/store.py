@@ -63,7 +63,8 @@ class _Segment:
 
     def close(self) -> None:
         self.tree.close()
-        os.close(self.fd)
+        if self.fd >= 0:
+            os.close(self.fd)
 
 
 @dataclass
@@ -230,7 +231,9 @@ class Appender:
             self._add_leaves(st, leaves, logged)  # nodes go to the tree file first
             writes.append((st.seg, b"".join(lines)))
             pos += len(take)
-        for seg, data in writes:
+        for seg, data in writes:  # in leaf order: a later segment's file appears only
+            if seg.fd < 0:          # once every earlier record is written
+                self._create_segment_file(seg)
             if os.pwrite(seg.fd, data, seg.length) != len(data):
                 raise OSError("short write to the audit log")
             seg.length += len(data)
@@ -271,17 +274,19 @@ class Appender:
             for seg in old:
                 seg.close()
             old = []
-        created = False
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-            created = True
-        except FileExistsError:
-            fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDWR) if path.exists() else -1  # -1: created at first write
         tree = TreeFile(self.paths.tree(first), self.s, writable=True)
         st.seg = _Segment(first, fd, 0, tree)
-        if created:
-            fsync_dir(self.paths.segments)  # the new file's name must survive a crash
         return old
+
+    def _create_segment_file(self, seg: _Segment) -> None:
+        path = self.paths.segment(seg.first)
+        try:
+            seg.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            seg.fd = os.open(path, os.O_RDWR)
+            return
+        fsync_dir(self.paths.segments)  # the new file's name must survive a crash
 
     # -- catching up with other writers -------------------------------------------------
     def _current(self) -> _State:
@@ -347,7 +352,10 @@ class Appender:
                            "quarantined_as": name, "leaf": st.size})
 
     def _later_segments(self, first: int) -> bool:
-        return any(f > first for f in self.paths.segment_firsts())
+        """Do later segments hold records? (An empty one is what a writer that died between
+        creating a file and writing to it left behind, in versions that created it early.)"""
+        return any(f > first and os.path.getsize(self.paths.segment(f)) > 0
+                   for f in self.paths.segment_firsts())
 
     # -- loading ------------------------------------------------------------------------
     def _load(self) -> _State:

@@ -261,6 +261,10 @@ def _step_segments(run: _Run) -> None:
                                 f" to #{first - 1} are gone)", segment=segment_name(expected))
         expected = first + s
     run.firsts = [f for f in run.firsts if f >= run.base and f % s == 0]
+    while len(run.firsts) > 1 and run.log.paths.segment(run.firsts[-1]).stat().st_size == 0:
+        run.notes.append(f"segment {segment_name(run.firsts[-1])} is an empty file (a writer died "
+                         "before writing to it); the next writer fills it")
+        run.firsts.pop()
 
 
 # -- 5. records (parallel over segments) -------------------------------------------------
