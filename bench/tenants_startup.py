@@ -4,8 +4,9 @@
 
 For each backend: the time from `provision` (folders, encrypted workspace, sandbox created)
 through `start` until JupyterLab answers `GET /api/status` on its Unix socket; the ratio to the
-baseline, a bare `jupyter lab` started directly on the host on a Unix socket with the same
-flags; the idle memory of a tenant (proportional set size of every process of the sandbox plus
+baseline, a bare JupyterLab started directly on the host on a Unix socket with the same
+command (`tenants.jupyter.jupyter_argv`), and to a stock `jupyter lab` with only the security
+flags (what start-up cost before it was trimmed: rfc3987_syntax, notebook_shim, node/yarn); the idle memory of a tenant (proportional set size of every process of the sandbox plus
 its gocryptfs daemon), without and with one idle kernel; how many tenants fit in this machine's
 available memory; and a real run of `--concurrent` tenants at once. Targets: <= 5 s (bwrap),
 <= 10 s (Docker, images built). Figures go to bench/out/tenants_startup.json too.
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tenants.gateway import Gateway  # noqa: E402
 from tenants.isolation import get_backend  # noqa: E402
 from tenants.jupyter import JupyterEndpoint, jupyter_argv  # noqa: E402
+from tenants.jupyter.launch import SERVE  # noqa: E402
 from tenants.runtime import TenantRuntime  # noqa: E402
 from tenants.spec import Limits, TenantLayout  # noqa: E402
 from tests.integration.tenants.support import ReferenceHandler  # noqa: E402
@@ -49,7 +51,14 @@ def pss_kib(pids) -> int:
     return total
 
 
-def baseline_start(root: Path) -> float:
+def stock(argv: list[str]) -> list[str]:
+    """The tenant's command as a stock `jupyter lab` (no trimming), keeping the security flags."""
+    argv = [a for a in argv if a != "--ServerApp.jpserver_extensions=notebook_shim=False"]
+    i = argv.index(SERVE)
+    return argv[:i - 1] + ["-m", "jupyterlab"] + argv[i + 1:]
+
+
+def baseline_start(root: Path, trimmed: bool = True) -> float:
     """A bare jupyter lab on the host, on a Unix socket, same flags: seconds until it answers."""
     layout = TenantLayout.for_home(root / "baseline", "base")
     spec = layout.spec()
@@ -57,8 +66,11 @@ def baseline_start(root: Path) -> float:
         d.mkdir(parents=True, exist_ok=True)
     argv = [a.replace("/run/jupyter", str(spec.jupyter_dir)).replace("=/workspace", f"={spec.workspace_dir}")
             for a in jupyter_argv(sys.executable, spec)] + ["--allow-root"]
+    argv = argv if trimmed else stock(argv)
     env = {**os.environ, "JUPYTER_TOKEN": spec.jupyter_token, "JUPYTER_RUNTIME_DIR": str(root / "rt"),
            "JUPYTER_CONFIG_DIR": str(root / "cfg"), "JUPYTER_DATA_DIR": str(root / "data")}
+    if trimmed:  # as in a sandbox: no Node.js to be found (see tenants.isolation._bwrap_argv.MASKED_TOOLS)
+        env["PATH"] = os.path.dirname(sys.executable)
     start = time.monotonic()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -87,7 +99,9 @@ def tenant_pids(runtime: TenantRuntime, tenant_id: str) -> list[int]:
         info = json.loads((backend.state_dir / tenant_id / "run.json").read_text())
         pids = backend.cgroups.pids(backend.cgroups.handle(info["cgroup"]))
     else:
-        top = backend.client.api.top(f"aod-tenant-{tenant_id}", ps_args="-eo pid")
+        from tenants.isolation.docker_backend import container_name
+
+        top = backend.client.api.top(container_name(tenant_id, backend.scope), ps_args="-eo pid")
         pids = {int(row[0]) for row in top["Processes"]}
     cipher = str(runtime.layout(tenant_id).cipher_dir)
     out = subprocess.run(["pgrep", "-f", f"gocryptfs.*{cipher}"], capture_output=True, text=True).stdout
@@ -168,6 +182,9 @@ def main() -> int:
         base = [baseline_start(root) for _ in range(args.runs)]
         baseline = statistics.median(base)
         print(f"baseline: bare jupyter lab on a host socket: {[round(b, 2) for b in base]} s, median {baseline:.2f} s")
+        untrimmed = [baseline_start(root, trimmed=False) for _ in range(args.runs)]
+        print(f"stock jupyter lab (untrimmed) on a host socket: {[round(b, 2) for b in untrimmed]} s, median "
+              f"{statistics.median(untrimmed):.2f} s (trimmed/stock {baseline / statistics.median(untrimmed):.2f}x)")
         results = [bench_backend(b, root, args.runs, args.concurrent, baseline) for b in args.backends.split(",")]
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -180,7 +197,7 @@ def main() -> int:
               f"{r['mem_used_by_extra_tenants_mib']} MiB used)")
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)
-    (out / "tenants_startup.json").write_text(json.dumps({"baseline_s": base, "results": results}, indent=2))
+    (out / "tenants_startup.json").write_text(json.dumps({"baseline_s": base, "stock_s": untrimmed, "results": results}, indent=2))
     return 0
 
 

@@ -133,7 +133,9 @@ def test_jupyter_runs_on_its_socket_without_terminals_or_extension_installs(tmp_
     argv = jupyter_argv("/py", spec)
     for flag in ("--ServerApp.sock=/run/jupyter/jupyter.sock", "--ServerApp.terminals_enabled=False",
                  "--KernelManager.transport=ipc", "--LabApp.extension_manager=readonly",
-                 "--ServerApp.jpserver_extensions=jupyter_server_terminals=False"):
+                 "--ServerApp.jpserver_extensions=jupyter_server_terminals=False",
+                 "--ServerApp.jpserver_extensions=notebook_shim=False",
+                 "--ServerApp.jpserver_extensions=jupyter_lsp=False"):
         assert flag in argv
     assert not any(a.startswith(("--port", "--ServerApp.port")) for a in argv)
     assert not any(spec.jupyter_token in a for a in argv)  # the token goes by environment
@@ -153,9 +155,34 @@ def test_bwrap_sandbox_unshares_everything_and_binds_only_the_tenant(tmp_path):
     home_binds = [b for b in binds if b.startswith(str(tmp_path))]
     assert sorted(home_binds) == sorted(str(p) for p in (
         spec.samples_dir, spec.workspace_dir, spec.gateway_dir, spec.jupyter_dir,
-        *(tmp_path / "etc" / n for n in (*_bwrap_argv.ETC_FILES, "sdk__init__.py"))))
+        *(tmp_path / "etc" / n for n in (*_bwrap_argv.ETC_FILES, "sdk__init__.py")),
+        *[tmp_path / "etc" / _bwrap_argv.MASK_FILE] * (len(_bwrap_argv._masked_tools(tmp_path / "etc")) // 3)))
     writable = [args[i + 1] for i, a in enumerate(args) if a == "--bind"]
     assert writable == [str(spec.workspace_dir), str(spec.jupyter_dir)]
+
+
+def test_node_is_masked_by_an_empty_non_executable_file(tmp_path, monkeypatch):
+    node = tmp_path / "usr-bin-node"
+    node.write_text("#!/bin/sh\n")
+    node.chmod(0o755)
+    monkeypatch.setattr(_bwrap_argv.os.path, "realpath", lambda p: "/usr/bin/node" if "node" in str(p) else str(p))
+    monkeypatch.setattr(_bwrap_argv.os.path, "isfile", lambda p: p == "/usr/bin/node")
+    args = _bwrap_argv._masked_tools(tmp_path / "etc")
+    assert args == ["--ro-bind", str(tmp_path / "etc" / "masked"), "/usr/bin/node"]  # node and nodejs: once
+    _bwrap_argv.write_etc(tmp_path / "etc")
+    mask = tmp_path / "etc" / "masked"
+    assert mask.stat().st_size == 0 and not mask.stat().st_mode & 0o111
+
+
+def test_jupyter_is_started_without_the_iri_checker_module():
+    import subprocess
+    import sys
+
+    from tenants.jupyter.launch import SERVE
+
+    probe = SERVE.split("from jupyterlab")[0] + "import jsonschema._format as f; print(hasattr(f, 'is_iri'))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-300:]
 
 
 def test_sdk_imports_nothing_but_the_standard_library_pandas_pyarrow_and_itself():
