@@ -258,6 +258,7 @@ class JobOutcome:
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     OUT_OF_MEMORY = "out_of_memory"
+    CANCELLED = "cancelled"  # `cancel_job`: killed, its outputs dropped unread
 
 
 @dataclass(frozen=True)

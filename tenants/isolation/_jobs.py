@@ -18,7 +18,7 @@ import threading
 from pathlib import Path, PurePosixPath
 
 from tenants.errors import InvalidSpec, JobFailed
-from tenants.spec import JobLimits, JobSpec, OutputFile
+from tenants.spec import JobLimits, JobOutcome, JobResult, JobSpec, OutputFile
 
 CHUNK = 1 << 16
 
@@ -42,6 +42,32 @@ def job_env(spec: JobSpec, path: str) -> dict[str, str]:
         "AOD_JOB_PARAMS": spec.params_json(), "AOD_DATA_DIR": "/data/raw",
         "AOD_OUTPUTS_DIR": "/job/outputs",
     }
+
+
+class Cancellations:
+    """The job ids cancelled in this process (thread-safe), so that a `run_job` in flight, or
+    one about to begin, ends as `CANCELLED`; `run_job` forgets its id when it returns."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, job_id: str) -> None:
+        with self._lock:
+            self._ids.add(job_id)
+
+    def __contains__(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._ids
+
+    def discard(self, job_id: str) -> None:
+        with self._lock:
+            self._ids.discard(job_id)
+
+
+def cancelled_result(spec: JobSpec, duration_s: float = 0.0, logs: str = "") -> JobResult:
+    """A cancelled job's result: no exit code, no outputs (what it wrote is dropped unread)."""
+    return JobResult(spec.job_id, JobOutcome.CANCELLED, None, round(duration_s, 3), logs, False, ())
 
 
 class OutputStage:

@@ -124,6 +124,12 @@ class IsolationBackend(ABC):
         """Run one production job to completion in a fresh one-shot sandbox."""
 
     @abstractmethod
+    def cancel_job(self, job_id: str) -> None:
+        """Kill the job's sandbox now, whichever process on this machine runs it (idempotent;
+        nothing happens for a job that is not running). The `run_job` call of this process
+        for it returns `JobOutcome.CANCELLED` with no outputs, also if it has not begun yet."""
+
+    @abstractmethod
     def spec_of(self, tenant_id: str) -> TenantSpec:
         """The spec the tenant was created with; raises `TenantNotFound`."""
 

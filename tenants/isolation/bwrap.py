@@ -26,7 +26,9 @@ from tenants.errors import BackendUnavailable, TenantNotFound
 from tenants.isolation import _bwrap_argv as argv_
 from tenants.isolation import _folders
 from tenants.isolation._cgroups import Cgroups, join_script
-from tenants.isolation._jobs import BoundedLog, OutputStage, check_job_inputs, collect_outputs, job_env
+from tenants.isolation._jobs import (
+    BoundedLog, Cancellations, OutputStage, cancelled_result, check_job_inputs, collect_outputs, job_env,
+)
 from tenants.isolation.base import IsolationBackend, Op, State, Status, backend_scope, check_transition
 from tenants.jupyter.launch import jupyter_argv, tenant_env
 from tenants.isolation._visible import check_traversable
@@ -96,6 +98,7 @@ class BwrapBackend(IsolationBackend):
         self._cg_scope = backend_scope(self.state_dir)  # cgroups are machine-wide: see backend_scope
         self._procs: dict[int, subprocess.Popen] = {}
         self._lock = threading.RLock()
+        self._cancelled = Cancellations()
 
     # -- availability and state files -------------------------------------------------------
     def check_available(self) -> None:
@@ -105,6 +108,9 @@ class BwrapBackend(IsolationBackend):
 
     def _cgroup_name(self, tenant_id: str) -> str:
         return f"tenant-{self._cg_scope}-{check_id(tenant_id)}"
+
+    def _job_cgroup(self, job_id: str) -> str:
+        return f"job-{self._cg_scope}-{check_id(job_id, 'job id')}"
 
     def _dir(self, tenant_id: str) -> Path:
         return self.state_dir / check_id(tenant_id)
@@ -199,6 +205,7 @@ class BwrapBackend(IsolationBackend):
     def _spawn(self, spec: TenantSpec) -> None:
         cg = self.cgroups.create(self._cgroup_name(spec.tenant_id), spec.limits)
         python = argv_.python_executable()
+        argv_.write_etc(self._dir(spec.tenant_id) / "etc")  # current files, whenever it was created
         env = tenant_env(spec, f"{os.path.dirname(python)}:/usr/bin:/bin")
         env["PYTHONPATH"] = argv_.SDK_MOUNT
         args = (join_script(cg.procs_files) + argv_.unprivileged()
@@ -257,6 +264,9 @@ class BwrapBackend(IsolationBackend):
         check_job_inputs(spec)
         for name in ("code_dir", "data_dir", "outputs_dir"):
             check_traversable(getattr(spec, name), TENANT_UID, TENANT_GID, f"job {spec.job_id}: {name}")
+        if spec.job_id in self._cancelled:  # cancelled before it began: nothing is made
+            self._cancelled.discard(spec.job_id)
+            return cancelled_result(spec)
         work = self.state_dir / "_jobs" / spec.job_id
         work.mkdir(parents=True, exist_ok=False, mode=0o711)
         for d in (self.state_dir, work.parent):
@@ -265,14 +275,21 @@ class BwrapBackend(IsolationBackend):
             argv_.write_etc(work / "etc")
             with OutputStage(spec, self.host_uid, self.host_uid) as stage:
                 result = self._run_job_in(spec, stage.path, work / "etc")
+                if result[0] == JobOutcome.CANCELLED:
+                    return cancelled_result(spec, result[2])  # outputs dropped with the stage
                 outputs, rejected = collect_outputs(stage.path, spec.outputs_dir, spec.limits)
             return JobResult(spec.job_id, result[0], result[1], result[2], result[3], result[4],
                              outputs, rejected)
         finally:
+            self._cancelled.discard(spec.job_id)
             shutil.rmtree(work, ignore_errors=True)
 
+    def cancel_job(self, job_id: str) -> None:
+        self._cancelled.add(job_id)  # this process's run_job sees it; the cgroup reaches any other
+        self.cgroups.kill_all(self.cgroups.handle(self._job_cgroup(job_id)))
+
     def _run_job_in(self, spec: JobSpec, stage: Path, etc_dir: Path):
-        cg = self.cgroups.create(f"job-{spec.job_id}", spec.limits.as_limits())
+        cg = self.cgroups.create(self._job_cgroup(spec.job_id), spec.limits.as_limits())
         python = argv_.python_executable()
         env = job_env(spec, f"{os.path.dirname(python)}:/usr/bin:/bin")
         args = (join_script(cg.procs_files) + argv_.unprivileged() + argv_.job_args(spec, stage, etc_dir, env)
@@ -282,18 +299,24 @@ class BwrapBackend(IsolationBackend):
                                  stderr=subprocess.STDOUT, close_fds=True, start_new_session=True,
                                  env={"PATH": "/usr/bin:/bin"})
         log = BoundedLog(proc.stdout, spec.limits.max_log_bytes)
-        timed_out = False
-        try:
-            code = proc.wait(timeout=spec.limits.timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            self.cgroups.kill_all(cg)
-            proc.kill()
-            code = proc.wait(timeout=10)
+        code, timed_out = self._wait_job(spec, proc, cg, started + spec.limits.timeout_s)
         duration = time.monotonic() - started
         oom = self.cgroups.oom_killed(cg)
         self.cgroups.remove(cg)
         text = log.text()
-        outcome = (JobOutcome.TIMED_OUT if timed_out else JobOutcome.OUT_OF_MEMORY if oom
-                   else JobOutcome.SUCCEEDED if code == 0 else JobOutcome.FAILED)
-        return outcome, (None if timed_out else code), round(duration, 3), text, log.truncated
+        cancelled = spec.job_id in self._cancelled
+        outcome = (JobOutcome.CANCELLED if cancelled else JobOutcome.TIMED_OUT if timed_out
+                   else JobOutcome.OUT_OF_MEMORY if oom else JobOutcome.SUCCEEDED if code == 0 else JobOutcome.FAILED)
+        return outcome, (None if timed_out or cancelled else code), round(duration, 3), text, log.truncated
+
+    def _wait_job(self, spec: JobSpec, proc, cg, deadline: float) -> tuple[int, bool]:
+        """Wait for the job's exit, killing it when cancelled or out of time: (code, timed out)."""
+        while True:
+            try:
+                return proc.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic()))), False
+            except subprocess.TimeoutExpired:
+                cancelled = spec.job_id in self._cancelled
+                if cancelled or time.monotonic() >= deadline:
+                    self.cgroups.kill_all(cg)
+                    proc.kill()
+                    return proc.wait(timeout=10), not cancelled

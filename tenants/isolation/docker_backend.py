@@ -17,7 +17,9 @@ from pathlib import Path
 
 from tenants.errors import BackendRetry, BackendUnavailable, InvalidSpec, TenantNotFound
 from tenants.isolation import _folders, images
-from tenants.isolation._jobs import BoundedLog, OutputStage, check_job_inputs, collect_outputs, job_env
+from tenants.isolation._jobs import (
+    BoundedLog, Cancellations, OutputStage, cancelled_result, check_job_inputs, collect_outputs, job_env,
+)
 from tenants.isolation.base import IsolationBackend, Op, State, Status, backend_scope, check_transition
 from tenants.jupyter.launch import jupyter_argv, tenant_env
 from tenants.spec import (
@@ -51,6 +53,10 @@ def container_name(tenant_id: str, scope: str) -> str:
     return f"aod-{scope}-tenant-{check_id(tenant_id)}"
 
 
+def job_container_name(job_id: str, scope: str) -> str:
+    return f"aod-{scope}-job-{check_id(job_id, 'job id')}"
+
+
 class DockerBackend(IsolationBackend):
     name = "docker"
     host_uid = TENANT_UID  # no user-namespace remapping: uid 65534 inside is 65534 outside
@@ -60,6 +66,7 @@ class DockerBackend(IsolationBackend):
         self.scope = backend_scope(self.state_dir)
         self._client = client
         self._image = image
+        self._cancelled = Cancellations()
 
     # -- engine -------------------------------------------------------------------------------
     @property
@@ -223,16 +230,32 @@ class DockerBackend(IsolationBackend):
             st = getattr(spec, name).stat()
             if not (st.st_mode & 0o005 == 0o005 or st.st_uid == TENANT_UID):
                 raise InvalidSpec(f"job {spec.job_id}: {name} must be readable by uid {TENANT_UID}")
-        with OutputStage(spec, TENANT_UID, TENANT_GID) as stage:
-            outcome, code, duration, logs, truncated = self._run_job_in(spec, stage.path)
-            outputs, rejected = collect_outputs(stage.path, spec.outputs_dir, spec.limits)
-        return JobResult(spec.job_id, outcome, code, duration, logs, truncated, outputs, rejected)
+        try:
+            if spec.job_id in self._cancelled:  # cancelled before it began: nothing is made
+                return cancelled_result(spec)
+            with OutputStage(spec, TENANT_UID, TENANT_GID) as stage:
+                outcome, code, duration, logs, truncated = self._run_job_in(spec, stage.path)
+                if outcome == JobOutcome.CANCELLED:
+                    return cancelled_result(spec, duration)  # outputs dropped with the stage
+                outputs, rejected = collect_outputs(stage.path, spec.outputs_dir, spec.limits)
+            return JobResult(spec.job_id, outcome, code, duration, logs, truncated, outputs, rejected)
+        finally:
+            self._cancelled.discard(spec.job_id)
+
+    def cancel_job(self, job_id: str) -> None:
+        import docker
+
+        self._cancelled.add(job_id)  # this process's run_job sees it; the engine reaches any other
+        try:
+            self._call(self.client.api.kill, job_container_name(job_id, self.scope))
+        except (docker.errors.NotFound, BackendUnavailable):  # 404, or 409: it is not running
+            pass  # not yet, or no more: nothing to kill (an unreachable engine raises BackendRetry)
 
     def _run_job_in(self, spec: JobSpec, stage: Path):
         import docker
         import requests
 
-        name = f"aod-job-{spec.job_id}"
+        name = job_container_name(spec.job_id, self.scope)
         mounts = [self._bind(spec.code_dir, JOB_CODE_MOUNT, True),
                   self._bind(spec.data_dir, JOB_DATA_MOUNT, True),
                   self._bind(stage, JOB_OUTPUTS_MOUNT, False)]
@@ -246,6 +269,8 @@ class DockerBackend(IsolationBackend):
         try:
             started = time.monotonic()
             self._call(api.start, name)
+            if spec.job_id in self._cancelled:  # cancelled while its container was made
+                self._call(api.kill, name)
             log = BoundedLog(api.logs(name, stream=True, follow=True), spec.limits.max_log_bytes)
             timed_out = False
             try:
@@ -262,6 +287,7 @@ class DockerBackend(IsolationBackend):
                 api.remove_container(name, force=True)
             except docker.errors.DockerException:
                 pass
-        outcome = (JobOutcome.TIMED_OUT if timed_out else JobOutcome.OUT_OF_MEMORY if oom
-                   else JobOutcome.SUCCEEDED if code == 0 else JobOutcome.FAILED)
+        cancelled = spec.job_id in self._cancelled
+        outcome = (JobOutcome.CANCELLED if cancelled else JobOutcome.TIMED_OUT if timed_out
+                   else JobOutcome.OUT_OF_MEMORY if oom else JobOutcome.SUCCEEDED if code == 0 else JobOutcome.FAILED)
         return outcome, code, duration, text, log.truncated

@@ -3,7 +3,8 @@
 It follows the same transition table as the real backends and records every call, so a
 lifecycle service can be tested without sandboxes. `fail_next(op, error)` injects a failure;
 `crash(tenant)` simulates a sandbox that died by itself (state ERROR). `run_job` runs nothing:
-it returns `job_results[job_id]` if set, else a successful result with no outputs.
+it returns `job_results[job_id]` if set, else a successful result with no outputs (cancelled
+if `cancel_job` named it first).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class StubBackend(IsolationBackend):
         self.calls: list[tuple[str, str]] = []
         self.job_results: dict[str, JobResult] = {}
         self.jobs: list[JobSpec] = []
+        self.cancelled: list[str] = []
 
     def check_available(self) -> None:
         return None
@@ -82,8 +84,13 @@ class StubBackend(IsolationBackend):
                 raise TenantNotFound(f"tenant {tenant_id} is not known to the stub backend")
             return self._specs[tenant_id]
 
+    def cancel_job(self, job_id: str) -> None:
+        self.cancelled.append(job_id)
+
     def run_job(self, spec: JobSpec) -> JobResult:
         self.jobs.append(spec)
+        if spec.job_id in self.cancelled:
+            return JobResult(spec.job_id, JobOutcome.CANCELLED, None, 0.0, "", False, ())
         if spec.job_id in self.job_results:
             return self.job_results[spec.job_id]
         return JobResult(spec.job_id, JobOutcome.SUCCEEDED, 0, 0.0, "", False, ())

@@ -127,3 +127,70 @@ def test_bad_job_inputs_are_refused_before_anything_runs(env, job):
     (spec.code_dir / "main.py").unlink()
     with pytest.raises(InvalidSpec, match="entrypoint"):
         env.runtime.backend.run_job(spec)
+
+
+SLOW_JOB = """
+    import time
+    open('partial.csv', 'w').write('n\\n1\\n')
+    print('started', flush=True)
+    time.sleep(120)
+"""
+
+
+def _run_in_thread(backend, spec):
+    import threading
+
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("result", backend.run_job(spec)), daemon=True)
+    thread.start()
+    return thread, box
+
+
+def _wait_until_started(spec, timeout_s=60.0):
+    import time
+
+    stage = spec.outputs_dir.with_name(f".{spec.outputs_dir.name}.stage")
+    deadline = time.monotonic() + timeout_s
+    while not (stage / "partial.csv").exists():
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.1)
+
+
+def test_cancelled_job_is_killed_at_once_and_leaves_no_outputs(env, job):
+    import time
+
+    spec = job(SLOW_JOB)
+    thread, box = _run_in_thread(env.runtime.backend, spec)
+    _wait_until_started(spec)
+    started = time.monotonic()
+    env.runtime.backend.cancel_job(spec.job_id)
+    thread.join(30)
+    assert not thread.is_alive() and time.monotonic() - started < 15
+    result = box["result"]
+    assert result.outcome == JobOutcome.CANCELLED and result.exit_code is None
+    assert result.outputs == () and list(spec.outputs_dir.iterdir()) == []  # partial.csv dropped unread
+
+
+def test_a_job_cancelled_before_it_begins_never_runs(env, job):
+    spec = job("open('ran.txt', 'w').write('x')")
+    env.runtime.backend.cancel_job(spec.job_id)
+    result = env.runtime.backend.run_job(spec)
+    assert result.outcome == JobOutcome.CANCELLED and list(spec.outputs_dir.iterdir()) == []
+    env.runtime.backend.cancel_job(spec.job_id)  # idempotent; nothing running: nothing happens
+
+
+def test_cancel_reaches_a_job_run_by_another_process(env, job, backend_name):
+    """Another backend object on the same state folder (as another process would hold) kills
+    the sandbox by its machine-wide name; the runner sees it end without succeeding."""
+    import time
+
+    from tenants.isolation import get_backend
+
+    spec = job(SLOW_JOB)
+    thread, box = _run_in_thread(env.runtime.backend, spec)
+    _wait_until_started(spec)
+    get_backend(backend_name, env.runtime.backend.state_dir).cancel_job(spec.job_id)
+    started = time.monotonic()
+    thread.join(30)
+    assert not thread.is_alive() and time.monotonic() - started < 15
+    assert box["result"].outcome != JobOutcome.SUCCEEDED
