@@ -1,4 +1,4 @@
-"""`aod job list|show|logs`: a tenant's production jobs as the control plane records them.
+"""`aod job list|show|logs|cancel`: a tenant's production jobs as the control plane records them.
 
 Shows state, the content hashes of outputs and which outputs were released to the tenant or
 withheld and why. Logs are shown only as the checked text the tenant's gateway would give
@@ -68,3 +68,19 @@ def logs(job_id: str = typer.Argument(...), home: Optional[Path] = HomeOption,
 
     domain = open_domain(home)
     typer.echo(job_logs(domain, acting_principal(domain, token), job_id), nl=False)
+
+
+@app.command("cancel")
+def cancel(job_id: str = typer.Argument(...),
+           reason: str = typer.Option("", "--reason", help="Why (on the audit record)."),
+           home: Optional[Path] = HomeOption, token: Optional[str] = TokenOption,
+           as_json: bool = JsonOption) -> None:
+    """Stop a queued or running job now: its sandbox is killed and nothing of it is released."""
+    from domain.tenancy.jobs import cancel_job
+
+    domain = open_domain(home)
+    job = cancel_job(domain, acting_principal(domain, token), job_id, reason)
+    if as_json:
+        emit_json(job)
+        return
+    typer.echo(f"job {job.id} cancelled: {job.detail}")

@@ -82,8 +82,12 @@ class DomainGatewayHandler:
 
     # samples
     def _sample_files(self, grant) -> dict[str, Path]:
+        """The grant's samples, made first for any dataset it reaches since (an approved import)."""
+        from domain.tenancy.samples import refresh_grant_samples
+
         folder = self.d.home / "samples" / grant.id
-        return {p.stem: p for p in sorted(folder.glob("*.parquet")) if p.stem in grant.columns}
+        reached = refresh_grant_samples(self.d, grant, folder)
+        return {name: folder / f"{name}.parquet" for name in reached}
 
     @_refusing
     def list_samples(self, ctx):
@@ -135,6 +139,15 @@ class DomainGatewayHandler:
     @_refusing
     def job_status(self, ctx, job_id: str):
         tenant, _, _ = self._scope(ctx)
+        return self.jobs.info(self.jobs.row(tenant.id, job_id))
+
+    @_refusing
+    def cancel_job(self, ctx, job_id: str):
+        from domain.tenancy.jobs import cancel_job
+
+        tenant, _, staff = self._scope(ctx)
+        self.jobs.row(tenant.id, job_id)  # this tenant's job, or Missing
+        cancel_job(self.d, staff, job_id, f"cancelled by {staff.id} from tenant {tenant.id}")
         return self.jobs.info(self.jobs.row(tenant.id, job_id))
 
     @_refusing

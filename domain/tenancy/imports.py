@@ -174,3 +174,14 @@ def operator_datasets(domain: "Domain", operator_id: str) -> tuple[str, ...]:
         if ds is not None and ds["provider"] == operator_id and ds["status"] == "active":
             found.append(name)
     return tuple(found)
+
+
+def grant_datasets(domain: "Domain", grant) -> dict[str, tuple[str, ...]]:
+    """Every dataset a grant reaches, with its columns: the granted columns, and every column
+    of the datasets made from its operator's approved imports (R15). Queries, jobs and samples
+    all see this same set."""
+    reached = {name: tuple(columns) for name, columns in grant.columns.items()}
+    for name in operator_datasets(domain, grant.operator_id):
+        if name not in reached:
+            reached[name] = tuple(c.name for c in domain.catalog.get(name).columns)
+    return dict(sorted(reached.items()))

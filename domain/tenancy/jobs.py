@@ -1,18 +1,26 @@
-"""Production jobs: a tenant's code run once next to the grant's raw data; outputs checked."""
+"""Production jobs: a tenant's code run once next to the grant's raw data; outputs checked.
+
+A job's state follows `TRANSITIONS` (queued → running → an outcome; queued or running →
+cancelled). Every change is made under the store's write lock and only along the table, so a
+job cancelled while it ran stays cancelled when its sandbox ends: nothing of it is released.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domain.clock import iso
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, InvalidTransition, NotFound
 from domain.principals import SYSTEM
+from domain.tenancy.imports import grant_datasets
 
 if TYPE_CHECKING:
     from domain.core import Domain
@@ -20,6 +28,27 @@ if TYPE_CHECKING:
 TABLE_SUFFIXES = {".csv": "table", ".parquet": "table"}
 MODEL_SUFFIXES = {".skops", ".pkl", ".pickle", ".joblib", ".onnx", ".pt"}
 _LONG_DIGITS = re.compile(r"\d{11,}|\d{17}[\dXx]")
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    OUT_OF_MEMORY = "out_of_memory"
+    CANCELLED = "cancelled"
+
+
+J = JobState
+FINISHED = frozenset({J.SUCCEEDED, J.FAILED, J.TIMED_OUT, J.OUT_OF_MEMORY})
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    J.QUEUED: frozenset({J.RUNNING, J.FAILED, J.CANCELLED}),
+    J.RUNNING: FINISHED | {J.CANCELLED},
+    **{done: frozenset() for done in FINISHED},
+    J.CANCELLED: frozenset(),
+}
+MAX_REASON = 500
 
 
 class Withheld(Conflict):
@@ -101,6 +130,44 @@ def job_logs(domain: "Domain", actor, job_id: str) -> str:
     return row["logs"]
 
 
+def cancel_job(domain: "Domain", actor, job_id: str, reason: str = "") -> JobRecord:
+    """Cancel a queued or running job (the authority, or staff of the tenant's operator): it
+    is recorded `cancelled` (audited) first, then its sandbox is killed wherever it runs on
+    this machine; nothing of it is ever released. A finished job cannot be cancelled."""
+    row = _job_row(domain, actor, job_id)
+    why = (reason or "").strip()[:MAX_REASON] or f"cancelled by {actor.id}"
+    if not _cancel(domain, actor, row, why):
+        raise InvalidTransition(f"job {job_id} is {domain.store.one('SELECT state FROM tenant_jobs WHERE id=?', (job_id,))['state']}"
+                                " already: only a queued or running job can be cancelled")
+    return show_job(domain, actor, job_id)
+
+
+def cancel_tenant_jobs(domain: "Domain", actor, tenant_id: str, reason: str) -> list[str]:
+    """Cancel every queued or running job of a tenant (it was suspended, halted or ended)."""
+    rows = domain.store.all("SELECT * FROM tenant_jobs WHERE tenant_id=? AND state IN ('queued', 'running')",
+                            (tenant_id,))
+    return [row["id"] for row in rows if _cancel(domain, actor, row, reason)]
+
+
+def _cancel(domain: "Domain", actor, row, reason: str) -> bool:
+    """Record the cancellation (if the job may still be cancelled), then kill its sandbox."""
+    from audit import Action
+
+    tenant = domain.store.one("SELECT operator_id FROM tenants WHERE id=?", (row["tenant_id"],))
+    with domain.store.transaction() as tx:
+        old = JobState(tx.one("SELECT state FROM tenant_jobs WHERE id=?", (row["id"],))["state"])
+        if J.CANCELLED not in TRANSITIONS[old]:
+            return False
+        tx.execute("UPDATE tenant_jobs SET state=?, detail=?, outputs='[]', logs=NULL, finished_at=? WHERE id=?",
+                   (J.CANCELLED.value, reason, iso(tx.now()), row["id"]))
+        tx.audit(domain.event(Action.JOB_CANCEL, actor, org=tenant["operator_id"] if tenant else None,
+                              targets=[("job", row["id"]), ("tenant", row["tenant_id"])], reason=reason,
+                              details={"from": old.value}))
+    domain.tenancy.runtime.backend.cancel_job(row["id"])
+    JobRunner(domain).drop_outputs(row["id"])
+    return True
+
+
 class JobRunner:
     """Runs a tenant's job once in a production sandbox next to the grant's raw data (granted
     columns only, decrypted into a private in-memory folder for the run). Table outputs reach
@@ -112,6 +179,10 @@ class JobRunner:
 
     def root(self, job_id: str) -> Path:
         return self.d.home / "tenants" / "_jobs" / job_id
+
+    def drop_outputs(self, job_id: str) -> None:
+        """Delete what a job left (a cancelled job's outputs are never kept, let alone released)."""
+        shutil.rmtree(self.root(job_id) / "outputs", ignore_errors=True)
 
     def row(self, tenant_id: str, job_id: str):
         row = self.d.store.one("SELECT * FROM tenant_jobs WHERE id=? AND tenant_id=?", (job_id, tenant_id))
@@ -161,33 +232,52 @@ class JobRunner:
         return self.info(self.row(tenant.id, job_id))
 
     def run(self, tenant, grant, staff, job_id: str, entrypoint: str, params: dict) -> None:
-        from audit import Action, Outcome
-
-        self._set(job_id, state="running")
-        logs, outputs, state, detail = None, [], "failed", ""
+        if not self._move(job_id, J.RUNNING):
+            return  # cancelled before it began (audited by the cancellation)
+        state, detail, outputs, logs = J.FAILED, "", [], None
+        datasets = {name: () for name in grant.columns}
         try:
-            result = self._execute(tenant, grant, job_id, entrypoint, params)
-            state, detail = result.outcome, f"exit code {result.exit_code}, {result.duration_s:.1f} s"
-            if result.rejected:
-                detail += f"; {len(result.rejected)} output(s) rejected by the sandbox"
-            outputs = [self._judge(grant, tenant, job_id, o) for o in result.outputs]
-            logs = None if _LONG_DIGITS.search(result.logs) else result.logs
-            halted = self._halted(tenant.id)
-            if halted:  # the tenant was halted (risk report) or closed while the job ran
-                outputs = [{**o, "state": "withheld", "reason": halted} for o in outputs]
-                logs, detail = None, f"{detail}; {halted}"
+            datasets = grant_datasets(self.d, grant)  # granted columns and the operator's imports
+            result = self._execute(tenant, grant, job_id, entrypoint, params, datasets)
+            state, detail = JobState(result.outcome), f"exit code {result.exit_code}, {result.duration_s:.1f} s"
+            if not self._cancelled(job_id):  # a cancelled job's outputs are never even checked
+                state, detail, outputs, logs = self._checked(grant, tenant, job_id, result, state, detail)
         except Exception as exc:  # noqa: BLE001 - recorded as the job's failure, kind only
             diagnostics = getattr(exc, "diagnostics", None)
             detail = diagnostics() if callable(diagnostics) else f"internal error ({type(exc).__name__})"
-        self._set(job_id, state=state, detail=detail, outputs=outputs, logs=logs, finished=True)
+        if not self._move(job_id, state, detail=detail, outputs=outputs, logs=logs):
+            self.drop_outputs(job_id)  # cancelled while it ran: nothing kept, nothing released
+            if not (self.root(job_id) / "code").exists():  # its tenant was terminated meanwhile
+                shutil.rmtree(self.root(job_id), ignore_errors=True)
+            state, outputs, logs = J.CANCELLED, [], None
+        self._finished(tenant, job_id, datasets, state, outputs, logs)
+
+    def _checked(self, grant, tenant, job_id: str, result, state, detail: str):
+        """The job's outputs judged, its logs checked, all withheld if its tenant was halted."""
+        if result.rejected:
+            detail += f"; {len(result.rejected)} output(s) rejected by the sandbox"
+        outputs = [self._judge(grant, tenant, job_id, o) for o in result.outputs]
+        logs = None if _LONG_DIGITS.search(result.logs) else result.logs
+        halted = self._halted(tenant.id)
+        if halted:  # the tenant was halted (risk report) or closed while the job ran
+            outputs = [{**o, "state": "withheld", "reason": halted} for o in outputs]
+            logs, detail = None, f"{detail}; {halted}"
+        return state, detail, outputs, logs
+
+    def _cancelled(self, job_id: str) -> bool:
+        return self.d.store.one("SELECT state FROM tenant_jobs WHERE id=?", (job_id,))["state"] == J.CANCELLED.value
+
+    def _finished(self, tenant, job_id: str, datasets, state: JobState, outputs, logs) -> None:
+        from audit import Action, Outcome
+
         with self.d.store.transaction() as tx:
             tx.audit(self.d.event(
                 Action.JOB_FINISH, SYSTEM, org=tenant.operator_id,
-                outcome=Outcome.OK if state == "succeeded" else Outcome.FAILED,
+                outcome=Outcome.OK if state == J.SUCCEEDED else Outcome.FAILED,
                 targets=[("job", job_id), ("tenant", tenant.id)],
-                inputs=[("dataset", name) for name in sorted(grant.columns)],
+                inputs=[("dataset", name) for name in sorted(datasets)],
                 outputs=[("file", f"{job_id}/{o['name']}", o["sha256"]) for o in outputs],
-                details={"state": state, "released": [o["name"] for o in outputs if o["state"] == "released"],
+                details={"state": state.value, "released": [o["name"] for o in outputs if o["state"] == "released"],
                          "logs_withheld": logs is None}))
 
     def _halted(self, tenant_id: str) -> str:
@@ -200,7 +290,8 @@ class JobRunner:
             return f"withheld: the tenant was {status if status != 'halted' else 'halted by a risk report'}"
         return ""
 
-    def _execute(self, tenant, grant, job_id, entrypoint, params):
+    def _execute(self, tenant, grant, job_id, entrypoint, params, datasets):
+        """The job in its sandbox with `datasets` ({name: columns}) decrypted at /data/raw."""
         import pyarrow.parquet as pq
         from tenants.spec import JobLimits, JobSpec
 
@@ -211,7 +302,7 @@ class JobRunner:
         scratch_root = "/dev/shm" if Path("/dev/shm").is_dir() else None
         with tempfile.TemporaryDirectory(prefix="aod-job-", dir=scratch_root) as data:
             Path(data).chmod(0o755)
-            for name, columns in sorted(grant.columns.items()):
+            for name, columns in datasets.items():
                 target = Path(data) / f"{name}.parquet"
                 pq.write_table(read_table(self.d.catalog.raw_dir(name), self.d.keys.get("dataset", name),
                                           columns=list(columns)), target)
@@ -246,12 +337,17 @@ class JobRunner:
             record["reason"] = f"{worst[0].rule}: {finding}"
         return record
 
-    def _set(self, job_id: str, *, state: str, detail: str = "", outputs=None, logs=None,
-             finished: bool = False) -> None:
+    def _move(self, job_id: str, new: JobState, *, detail: str = "", outputs=None, logs=None) -> bool:
+        """Change the job's state along `TRANSITIONS` under the write lock; False (nothing
+        changed) when it may not, i.e. it was cancelled meanwhile."""
         import json
 
         with self.d.store.transaction() as tx:
+            old = JobState(tx.one("SELECT state FROM tenant_jobs WHERE id=?", (job_id,))["state"])
+            if new not in TRANSITIONS[old]:
+                return False
             tx.execute("UPDATE tenant_jobs SET state=?, detail=?, outputs=?, logs=?, finished_at=? WHERE id=?",
-                       (state, detail, json.dumps(outputs or []), logs,
-                        iso(tx.now()) if finished else None, job_id))
+                       (new.value, detail, json.dumps(outputs or []), logs,
+                        None if new == J.RUNNING else iso(tx.now()), job_id))
+        return True
 

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from domain.tenancy.imports import grant_datasets
 from domain.tenancy.model import SAMPLE_KEY
 
 if TYPE_CHECKING:
@@ -36,33 +37,56 @@ def _sample_secret(domain: "Domain", grant_id: str) -> bytes:
 
 
 def make_grant_samples(domain: "Domain", grant, dest: Path) -> dict[str, str]:
-    """One desensitized, k-anonymous sample per granted dataset (granted columns only) in
-    `dest/<dataset>.parquet`; returns {dataset: sha256}. The plaintext draw exists only in a
-    private temporary folder in memory (/dev/shm when there is one) and is deleted at once."""
+    """One desensitized, k-anonymous sample per dataset the grant reaches (granted columns
+    only, and the datasets of its operator's approved imports, `grant_datasets`) in
+    `dest/<dataset>.parquet`; returns {dataset: sha256}. Samples made before are kept. The
+    plaintext draw exists only in a private temporary folder in memory (/dev/shm when there
+    is one) and is deleted at once."""
+    from domain import raw
+
+    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+    made = {}
+    for name, columns in grant_datasets(domain, grant).items():
+        target = dest / f"{name}.parquet"
+        if not target.is_file():
+            _make_one(domain, grant, name, columns, target)
+        made[name] = raw.file_sha256(target)
+    return made
+
+
+def _make_one(domain: "Domain", grant, name: str, columns: tuple[str, ...], target: Path) -> None:
     from desensitize import make_sample
 
-    from domain import raw
     from domain.rawstore import read_table
 
     import pyarrow.parquet as pq
 
-    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
-    secret = _sample_secret(domain, grant.id)
     cfg = domain.config
-    made = {}
     scratch_root = "/dev/shm" if Path("/dev/shm").is_dir() else None
-    for name, columns in sorted(grant.columns.items()):
-        target = dest / f"{name}.parquet"
-        if target.is_file():
-            made[name] = raw.file_sha256(target)
-            continue
-        dataset = domain.catalog.get(name)
-        with tempfile.TemporaryDirectory(prefix="aod-sample-", dir=scratch_root) as scratch:
-            plain = Path(scratch) / f"{name}.parquet"
-            key = domain.keys.get("dataset", name)
-            pq.write_table(read_table(domain.catalog.raw_dir(name), key, columns=list(columns)), plain)
-            make_sample(plain, target, _classification(dataset, columns), secret=secret,
-                        rows=cfg.sample_rows, fraction=cfg.sample_fraction, k=cfg.sample_k)
-        made[name] = raw.file_sha256(target)
+    with tempfile.TemporaryDirectory(prefix="aod-sample-", dir=scratch_root) as scratch:
+        plain = Path(scratch) / f"{name}.parquet"
+        key = domain.keys.get("dataset", name)
+        pq.write_table(read_table(domain.catalog.raw_dir(name), key, columns=list(columns)), plain)
+        make_sample(plain, target, _classification(domain.catalog.get(name), columns),  # written atomically
+                    secret=_sample_secret(domain, grant.id), rows=cfg.sample_rows,
+                    fraction=cfg.sample_fraction, k=cfg.sample_k)
+
+
+def refresh_grant_samples(domain: "Domain", grant, dest: Path) -> dict[str, str]:
+    """`make_grant_samples`, with each sample made now (a dataset the grant reaches since its
+    tenants were created: an import approved later) on the audit record (`sample.create`)."""
+    from audit import Action
+
+    from domain.principals import SYSTEM
+
+    before = {p.stem for p in dest.glob("*.parquet")} if dest.is_dir() else set()
+    made = make_grant_samples(domain, grant, dest)
+    new = {name: sha for name, sha in made.items() if name not in before}
+    if new:
+        with domain.store.transaction() as tx:
+            tx.audit(domain.event(
+                Action.SAMPLE_CREATE, SYSTEM, org=grant.operator_id, targets=[("grant", grant.id)],
+                inputs=[("dataset", name) for name in new],
+                outputs=[("sample", f"{grant.id}/{name}", sha) for name, sha in new.items()]))
     return made
 

@@ -140,6 +140,13 @@ class TenantService:
                                jupyter_base_url=f"/jupyter/{tenant_id}/")
         _copy_samples(self.samples_dir(tenant.grant_id), layout.samples_dir)
 
+    def _refresh_samples(self, tenant: Tenant, grant) -> None:
+        """Samples of datasets the grant reaches since the tenant was made, into /data/samples."""
+        from domain.tenancy.samples import refresh_grant_samples
+
+        refresh_grant_samples(self.d, grant, self.samples_dir(grant.id))
+        _copy_samples(self.samples_dir(grant.id), self.runtime.layout(tenant.id).samples_dir)
+
     # -- transitions --------------------------------------------------------------------
     def start(self, actor: Principal, tenant_id: str, *, wait_s: float | None = 60.0) -> Tenant:
         """Run the sandbox and open the gateway socket in this process (see the module doc)."""
@@ -154,6 +161,7 @@ class TenantService:
         if tenant.status != S.RUNNING:
             self._record(actor, tenant, S.RUNNING, "started", verb="start")
         try:
+            self._refresh_samples(tenant, grant)
             self.runtime.start(tenant_id, self.d.keys.get(TENANT_KEY, tenant_id), wait_s=wait_s)
         except Exception:
             self.runtime.stop(tenant_id)
@@ -174,6 +182,7 @@ class TenantService:
         self.d.check(actor, Perm.TENANT_MANAGE)
         tenant = self.get(tenant_id)
         self._record(actor, tenant, S.SUSPENDED, reason, verb="suspend")
+        self._cancel_jobs(actor, tenant_id, f"tenant suspended: {reason.strip()}")
         self._halt(tenant_id)
         return self.get(tenant_id)
 
@@ -199,6 +208,7 @@ class TenantService:
         if not can(actor, Perm.RISK_REPORT, tenant.resource):
             self.d.check(actor, Perm.RISK_REPORT, tenant.resource)  # audits the refusal and raises
         risks.report(self, actor, tenant, reason.strip()[:MAX_REASON])
+        self._cancel_jobs(actor, tenant_id, f"tenant halted by a risk report: {reason.strip()}")
         self._halt(tenant_id)
         return self.get(tenant_id)
 
@@ -226,8 +236,10 @@ class TenantService:
         from audit import Action
 
         check_transition(tenant.status, S.TERMINATED)
+        self._cancel_jobs(actor, tenant.id, f"tenant terminated: {reason.strip()}")
         self._halt(tenant.id)
         self.runtime.destroy(tenant.id)
+        self._delete_jobs(tenant.id)
         with self.d.store.transaction() as tx:
             self._update(tx, actor, tenant, S.TERMINATED, reason)
             destroyed = self.d.keys.destroy(tx, TENANT_KEY, tenant.id)
@@ -252,6 +264,7 @@ class TenantService:
             if value == "suspended":
                 if can_transition(tenant.status, S.SUSPENDED, "suspend"):  # a halted tenant stays halted
                     self._record(SYSTEM, tenant, S.SUSPENDED, why, verb="suspend")
+                self._cancel_jobs(SYSTEM, tenant.id, f"tenant suspended: {why}")
                 self._halt(tenant.id)
             else:
                 self._terminate(SYSTEM, tenant, why)
@@ -276,6 +289,20 @@ class TenantService:
             self._halt(tenant_id)
 
     # -- helpers ------------------------------------------------------------------------
+    def _cancel_jobs(self, actor: Principal, tenant_id: str, reason: str) -> list[str]:
+        """Cancel the tenant's queued and running jobs at once (each audited as job.cancel)."""
+        from domain.tenancy.jobs import cancel_tenant_jobs
+
+        return cancel_tenant_jobs(self.d, actor, tenant_id, reason[:MAX_REASON])
+
+    def _delete_jobs(self, tenant_id: str) -> None:
+        """A terminated tenant's job code and outputs are its data: deleted (the records stay)."""
+        from domain.tenancy.jobs import JobRunner
+
+        runner = JobRunner(self.d)
+        for row in self.d.store.all("SELECT id FROM tenant_jobs WHERE tenant_id=?", (tenant_id,)):
+            shutil.rmtree(runner.root(row["id"]), ignore_errors=True)
+
     def _halt(self, tenant_id: str) -> None:
         """Close the gateway first, then stop the sandbox and unmount (idempotent)."""
         from tenants.isolation.base import State

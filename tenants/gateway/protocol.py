@@ -131,6 +131,8 @@ class GatewayHandler(Protocol):
 
     def job_status(self, ctx: GatewayContext, job_id: str) -> JobInfo: ...
 
+    def cancel_job(self, ctx: GatewayContext, job_id: str) -> JobInfo: ...  # queued or running only
+
     def job_logs(self, ctx: GatewayContext, job_id: str) -> str: ...  # checked: logs ran next to raw data
 
     def fetch_output(self, ctx: GatewayContext, job_id: str, name: str): ...  # -> pyarrow.Table (released only)

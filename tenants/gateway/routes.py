@@ -160,6 +160,10 @@ def job_status(req: _Request, job_id: str) -> _Reply:
     return _json(req.gateway.handler.job_status(req.ctx, _name(job_id)))
 
 
+def cancel_job(req: _Request, job_id: str) -> _Reply:
+    return _json(req.gateway.handler.cancel_job(req.ctx, _name(job_id)))
+
+
 def job_logs(req: _Request, job_id: str) -> _Reply:
     return _json({"logs": req.gateway.handler.job_logs(req.ctx, _name(job_id))})
 
@@ -216,6 +220,7 @@ ROUTES: list[tuple[str, re.Pattern, Callable]] = [
     ("POST", re.compile(r"^/v1/jobs$"), submit_job),
     ("GET", re.compile(r"^/v1/jobs$"), list_jobs),
     ("GET", re.compile(r"^/v1/jobs/([^/]+)$"), job_status),
+    ("POST", re.compile(r"^/v1/jobs/([^/]+)/cancel$"), cancel_job),
     ("GET", re.compile(r"^/v1/jobs/([^/]+)/logs$"), job_logs),
     ("GET", re.compile(r"^/v1/jobs/([^/]+)/output$"), fetch_output),
     ("POST", re.compile(r"^/v1/exports$"), request_export),

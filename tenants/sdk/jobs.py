@@ -12,7 +12,7 @@ from tenants.sdk.models import Output
 if TYPE_CHECKING:
     from tenants.sdk.client import Client
 
-FINISHED = frozenset({"succeeded", "failed", "timed_out", "out_of_memory", "refused"})
+FINISHED = frozenset({"succeeded", "failed", "timed_out", "out_of_memory", "refused", "cancelled"})
 
 
 class JobTimeout(SDKError):

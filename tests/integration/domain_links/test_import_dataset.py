@@ -130,7 +130,9 @@ def test_another_operator_cannot_query_or_see_it(world, survey, other_grant):
         d.queries.run(olga, other_grant.id, JOIN_SQL)
     assert DATASET not in {t.table for t in d.queries.scope(other_grant).datasets}
     assert DATASET not in raw_access_for(d, other_grant.id).names
-    assert DATASET not in world.grant.columns  # never in a grant's samples: samples follow grant columns
+    from domain.tenancy.imports import grant_datasets
+
+    assert DATASET not in grant_datasets(d, other_grant)  # no job data, no sample for another operator
 
 
 def test_a_product_with_its_raw_rows_is_blocked_at_export(world, survey, tmp_path):
@@ -225,3 +227,47 @@ def test_cli_approve_names_the_privacy_unit_and_fails_in_one_line(world, client,
     assert named.returncode == 0, named.stderr
     assert "dataset imp_op_hz_insight_panel of op-hz-insight" in named.stdout and "id_number" in named.stdout
     assert world.domain.catalog.get("imp_op_hz_insight_panel").privacy_unit == "id_number"
+
+
+IMPORT_JOB = f"""
+import pyarrow.parquet as pq, pyarrow.csv as csv, pyarrow.compute as pc
+s = pq.read_table('/data/raw/{DATASET}.parquet')
+print('imported rows:', s.num_rows, 'columns:', sorted(s.column_names))
+s = s.append_column('band', pc.binary_join_element_wise('score ', pc.cast(s['score'], 'string'), ''))
+by = s.group_by('band').aggregate([('id_number', 'count')]).rename_columns(['band', 'n'])
+csv.write_csv(by, '/job/outputs/by_score.csv')
+"""
+
+
+def test_a_job_reads_the_import_next_to_public_data(world, client, survey, tmp_path):
+    code = tmp_path / "main.py"
+    code.write_text(IMPORT_JOB)
+    job = client.submit_job(code, name="by-score").wait(timeout=180)
+    assert job.state == "succeeded", job.detail
+    assert "imported rows: 600 columns: ['household_income', 'id_number', 'score']" in job.logs()
+    assert {o.name: (o.state, o.reason) for o in job.outputs} == {"by_score.csv": ("released", "")}
+    assert sum(job.fetch("by_score.csv")["n"]) == 600
+    finish = [e.event for e in world.domain.audit_log.query(action="job.finish")
+              if e.event.targets[0].id == job.job_id]
+    assert len(finish) == 1 and ("dataset", DATASET) in {(r.kind, r.id) for r in finish[0].inputs}
+
+
+def test_the_tenant_gets_a_desensitized_sample_of_the_import(world, client, survey):
+    _, table = survey
+    samples = {s.name: s for s in client.samples()}
+    assert DATASET in samples and "population" in samples
+    sample = client.load_sample_arrow(DATASET)
+    assert 0 < sample.num_rows <= 600 and set(sample.column_names) == set(table.column_names)
+    raw_ids = set(table.column("id_number").to_pylist())
+    assert not raw_ids & set(sample.column("id_number").to_pylist())  # identifiers pseudonymized
+    made = [e.event for e in world.domain.audit_log.query(action="sample.create")
+            if any(r.id == DATASET for r in e.event.inputs)]
+    assert len(made) == 1 and made[0].outputs[0].id == f"{world.grant.id}/{DATASET}"  # made once, audited
+
+
+def test_a_restarted_tenant_finds_the_import_sample_in_its_samples_folder(world, client, survey):
+    d, admin = world.domain, world.principal("admin")
+    d.tenancy.stop(admin, "t-import-ds")
+    d.tenancy.start(admin, "t-import-ds", wait_s=60)
+    folder = d.tenancy.runtime.layout("t-import-ds").samples_dir
+    assert (folder / f"{DATASET}.parquet").is_file() and (folder / "population.parquet").is_file()

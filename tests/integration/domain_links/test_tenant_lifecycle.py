@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from domain.tenancy import TRANSITIONS, TenantStatus, can_transition
+from domain.tenancy.imports import grant_datasets
 
 pytestmark = [pytest.mark.bwrap, pytest.mark.slow]
 
@@ -36,7 +37,7 @@ def test_lifecycle_on_bwrap_and_terminate_destroys_the_key(world):
     tenant = d.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-life")
     layout = d.tenancy.runtime.layout(tenant.id)
     assert tenant.status == TenantStatus.PROVISIONED and d.keys.exists("tenant", tenant.id)
-    assert {p.stem for p in layout.samples_dir.glob("*.parquet")} == set(world.grant.columns)
+    assert {p.stem for p in layout.samples_dir.glob("*.parquet")} == set(grant_datasets(world.domain, world.grant))
 
     d.tenancy.start(admin, tenant.id, wait_s=60)
     spec = d.tenancy.runtime.backend.spec_of(tenant.id)

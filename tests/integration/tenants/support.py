@@ -149,6 +149,12 @@ class ReferenceHandler:
         self._record(ctx, "job_status")
         return self._job(ctx, job_id).info
 
+    def cancel_job(self, ctx, job_id):
+        self._record(ctx, "cancel_job")
+        job = self._job(ctx, job_id)
+        self.backend.cancel_job(job_id)
+        return job.info
+
     def job_logs(self, ctx, job_id):
         self._record(ctx, "job_logs")
         self._job(ctx, job_id)

@@ -70,7 +70,7 @@ def test_no_authority_route_exists(gateway, method, target):
 def test_route_table_holds_only_tenant_requests():
     names = {fn.__name__ for _, _, fn in ROUTES}
     assert names == {"whoami", "list_samples", "load_sample", "query", "submit_job", "list_jobs",
-                     "job_status", "job_logs", "fetch_output", "request_export", "request_import"}
+                     "job_status", "cancel_job", "job_logs", "fetch_output", "request_export", "request_import"}
 
 
 def test_samples_and_queries_through_the_sdk(gateway):
