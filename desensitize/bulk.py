@@ -59,12 +59,13 @@ def _noise_name(i: int) -> str:
 def select_sql(plan: TransformPlan, schema: pa.Schema, secret: bytes, table: str = "__batch") -> str:
     """The SELECT that transforms one batch (the same for every batch of the file)."""
     shift = int.from_bytes(derive_key(secret, b"aod/desensitize/date-shift/v1")[:4], "big")
-    lets = transforms.Lets()
+    lets = transforms.Lets(tuple(schema.names))
+    types = {quote(f.name): f.type for f in schema}
     parts = []
     for i, ct in enumerate(plan.columns):
         t = transforms.get(ct.transform)
         ctx = transforms.Context(lets, column_sql=_column_ref(plan, schema), shift_days=shift,
-                                 noise_column=lambda _name, i=i: _noise_name(i))
+                                 noise_column=lambda _name, i=i: _noise_name(i), column_type=types.get)
         expr = t.build(quote(ct.column), ct.options, ct.entity, ctx)
         if t.output is not None:
             expr = f"CAST({expr} AS {t.output})"

@@ -129,6 +129,30 @@ def normalize_steps(expr: str) -> list[str]:
     ]
 
 
+def dirty_sql(expr: str) -> str:
+    """SQL: does `expr` have a character that `normalize_identifier` changes? (Most values
+    do not, and then they are already normalized.)"""
+    return f"regexp_matches({expr}, {sql_literal(_class(CHANGES))})"
+
+
+def flagged_normalize_steps(dirty: str) -> list[str]:
+    """`normalize_identifier` as SQL steps (`{x}` = the previous value) that leave a row alone
+    unless the boolean SQL value `dirty` (`dirty_sql` of the input) is true.
+
+    For stacked SELECTs (`transforms.Lets`): one regular-expression test per row, and only the
+    few dirty rows pay for the steps. Several times cheaper than `normalize_sql`'s lambdas.
+    """
+    wide, narrow = sql_literal("".join(_WIDE)), sql_literal(NORM_TO[: len(_WIDE)])
+    seps = sql_literal(_class(SEPARATORS))
+    lower, upper = sql_literal("".join(_LOWER)), sql_literal("".join(_LOWER).upper())
+    return [
+        f"CASE WHEN {dirty} AND regexp_matches({{x}}, {sql_literal(_class(''.join(_WIDE)))}) "
+        f"THEN translate({{x}}, {wide}, {narrow}) ELSE {{x}} END",
+        f"CASE WHEN {dirty} THEN regexp_replace({{x}}, {seps}, '', 'g') ELSE {{x}} END",
+        f"CASE WHEN {dirty} AND regexp_matches({{x}}, '[a-z]') THEN translate({{x}}, {lower}, {upper}) ELSE {{x}} END",
+    ]
+
+
 def chain_sql(expr: str, steps: list[str]) -> str:
     """Apply SQL steps (`{x}` = the previous value) to `expr` as one expression, binding each
     intermediate value once with a lambda: `list_transform([v], lambda x: …)[1]`."""
