@@ -144,3 +144,16 @@ def test_terminating_the_tenant_cancels_its_jobs_and_deletes_their_files(world, 
     assert wait_sandbox_gone(world, job_id) < 15
     assert_cancelled(world, job_id, "licence ended")
     assert not any((world.home / "tenants" / "_jobs" / j).exists() for j in jobs)  # code and outputs gone
+
+
+def test_job_state_table_covers_every_state_and_every_backend_outcome():
+    from tenants.spec import JobOutcome
+
+    from domain.tenancy.jobs import TRANSITIONS, JobState
+
+    assert set(TRANSITIONS) == set(JobState)
+    outcomes = {v for k, v in vars(JobOutcome).items() if k.isupper()}
+    assert outcomes <= {s.value for s in JobState}  # every outcome of a sandbox is a state
+    cancellable = {s for s, targets in TRANSITIONS.items() if JobState.CANCELLED in targets}
+    assert cancellable == {JobState.QUEUED, JobState.RUNNING}
+    assert all(not TRANSITIONS[s] for s in JobState if s not in (JobState.QUEUED, JobState.RUNNING))
