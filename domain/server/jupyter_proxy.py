@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
+import httpx
 from fastapi import APIRouter, Depends, Request, WebSocket
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from tenants.errors import TenantError
 from starlette.concurrency import run_in_threadpool
 
 from domain.authz import Perm
@@ -82,10 +84,13 @@ def create_jupyter_proxy() -> APIRouter:
             raise PermissionDenied("request body too large for the proxy")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_REQUEST}
         upstream_path = endpoint.base_url + path
-        async with endpoint.async_client(timeout_s=120.0) as client:
-            reply = await client.request(request.method, f"http://tenant{upstream_path}",
-                                         params=request.query_params.multi_items(), content=body,
-                                         headers=headers)
+        try:
+            async with endpoint.async_client(timeout_s=120.0) as client:
+                reply = await client.request(request.method, f"http://tenant{upstream_path}",
+                                             params=request.query_params.multi_items(), content=body,
+                                             headers=headers)
+        except (httpx.TransportError, TenantError) as exc:  # not listening (yet), gone, or a planted link
+            return _unavailable(tenant.id, exc)
         if request.method == "POST" and path.rstrip("/").endswith("api/kernels") and reply.status_code < 300:
             await run_in_threadpool(_audit, domain, Action.JUPYTER_KERNEL_START, actor, tenant,
                                     {"status": reply.status_code})
@@ -122,6 +127,14 @@ def create_jupyter_proxy() -> APIRouter:
         await _pump(websocket, upstream)
 
     return router
+
+
+def _unavailable(tenant_id: str, exc: Exception) -> JSONResponse:
+    """502 with one line: the tenant's JupyterLab is not answering on its socket (by kind only)."""
+    why = exc.diagnostics() if isinstance(exc, TenantError) else f"connection failed ({type(exc).__name__})"
+    return JSONResponse({"error": {"kind": "tenant_unavailable",
+                                   "reason": f"JupyterLab of tenant {tenant_id} is not answering: {why}; "
+                                             "it may be starting, try again"}}, status_code=502)
 
 
 async def _pump(client: WebSocket, upstream) -> None:

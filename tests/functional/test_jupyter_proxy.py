@@ -153,6 +153,26 @@ def test_a_browser_opens_jupyterlab_through_the_proxy(served):
         driver.quit()
 
 
+def test_a_lab_not_answering_on_its_socket_is_a_one_line_502(served):
+    """While a running tenant's JupyterLab is not listening (it is starting, or its socket was
+    replaced), the proxy answers 502 with the reason, never a dropped connection or a trace."""
+    world, tenant, host = served
+    spec = world.domain.tenancy.runtime.backend.spec_of(tenant.id)
+    aside = spec.jupyter_socket.with_name("aside.sock")
+    spec.jupyter_socket.rename(aside)
+    try:
+        with _login(world, host, "alice") as http:
+            reply = http.get(f"/jupyter/{tenant.id}/api/status")
+        assert reply.status_code == 502
+        reason = reply.json()["error"]["reason"]
+        assert f"JupyterLab of tenant {tenant.id} is not answering" in reason and "\n" not in reason
+        assert spec.jupyter_token not in reply.text
+    finally:
+        aside.rename(spec.jupyter_socket)
+    with _login(world, host, "alice") as http:
+        assert http.get(f"/jupyter/{tenant.id}/api/status").status_code == 200
+
+
 def test_a_suspended_grant_closes_the_proxy_at_once(served):
     world, tenant, host = served
     d, admin = world.domain, world.principal("admin")
