@@ -1,6 +1,7 @@
 """Raw datasets encrypted at rest (AES-256-GCM Parquet modular encryption), decrypted only
 inside an engine (DuckDB or Spark). See `domain.rawstore.store` for the format."""
 
+from domain.rawstore.cache import DecryptedCache, clear_cache, evict, evict_key, shared_cache
 from domain.rawstore.errors import DatasetDamaged, DatasetExists, RawStoreError, SourceUnreadable
 from domain.rawstore.store import (
     FORMAT,
@@ -13,6 +14,6 @@ from domain.rawstore.store import (
 )
 
 __all__ = [
-    "FORMAT", "DatasetDamaged", "DatasetExists", "RawDataset", "RawDatasetInfo", "RawFile",
+    "DecryptedCache", "clear_cache", "evict", "evict_key", "shared_cache", "FORMAT", "DatasetDamaged", "DatasetExists", "RawDataset", "RawDatasetInfo", "RawFile",
     "RawStoreError", "SourceUnreadable", "open_dataset", "read_table", "write_dataset",
 ]

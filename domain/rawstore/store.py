@@ -260,11 +260,16 @@ def open_dataset(directory: Path | str, key: bytes) -> RawDataset:
 def read_table(directory: Path | str, key: bytes, columns: list[str] | None = None) -> pa.Table:
     """Decrypt into this process's memory (for domain-internal checks and tests, never staff)."""
     dataset = open_dataset(directory, key)
-    factory = pqe.CryptoFactory(lambda config: _UnwrapOnly(dataset.dataset_key))
-    props = factory.file_decryption_properties(pqe.KmsConnectionConfig())
+    props = decryption_properties(dataset.dataset_key)
     return pa.concat_tables(
         pq.read_table(f.path, columns=columns, decryption_properties=props) for f in dataset.files
     )
+
+
+def decryption_properties(dataset_key: bytes):
+    """pyarrow decryption properties for a dataset's files (OpenSSL AES-GCM, in this process)."""
+    factory = pqe.CryptoFactory(lambda config: _UnwrapOnly(bytes(dataset_key)))
+    return factory.file_decryption_properties(pqe.KmsConnectionConfig())
 
 
 class _UnwrapOnly(pqe.KmsClient):

@@ -35,13 +35,15 @@ class Plan:
     reports_dropped: bool                 # the SQL carries the hidden __aod_dropped column
     views: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (table, columns an engine exposes)
     dropped_sql: str = ""                 # counts suppressed final rows (run when none is kept)
+    exact_sql: str = ""                   # set when `sql` certifies the k rule: the exact version,
+    exact_dropped_sql: str = ""           # run instead when `sql` leaves a group undecided
     fingerprint: str = ""                 # sha256 of the rewritten SQL
     seal: str = field(default="", repr=False)
 
     def payload(self) -> bytes:
         parts = [self.sql, ",".join(self.tables), ",".join(self.output_columns),
                  repr(self.disclosure), str(self.k_enforced), str(self.reports_dropped),
-                 repr(self.views), self.dropped_sql]
+                 repr(self.views), self.dropped_sql, self.exact_sql, self.exact_dropped_sql]
         return "\x1f".join(parts).encode("utf-8")
 
 

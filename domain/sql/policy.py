@@ -153,11 +153,15 @@ def strictest_disclosure(scope: Scope, tables: set[str]) -> Disclosure:
 
 
 def _plan(final: rewrite.Rewritten, analyzer: Analyzer, scope: Scope, disclosure: Disclosure) -> Plan:
-    outputs = tuple(p.alias_or_name for p in final.root.expressions if p.alias_or_name != "__aod_dropped")
+    hidden = ("__aod_dropped", rewrite.UNDECIDED)
+    outputs = tuple(p.alias_or_name for p in final.root.expressions if p.alias_or_name not in hidden)
     root_plan = next(p for p in analyzer.plans if p.is_root)
     tables = tuple(sorted(analyzer.tables))
     views = tuple((t, scope.get(t).view_columns()) for t in tables)
-    dropped = final.dropped.sql(dialect="duckdb", comments=False) if final.dropped is not None else ""
+    def text(node: exp.Expression | None) -> str:
+        return node.sql(dialect="duckdb", comments=False) if node is not None else ""
+
+    dropped, exact, exact_dropped = text(final.dropped), text(final.exact_root), text(final.exact_dropped)
     final = final.root
     return seal_plan(Plan(
         sql=final.sql(dialect="duckdb", comments=False),
@@ -169,4 +173,6 @@ def _plan(final: rewrite.Rewritten, analyzer: Analyzer, scope: Scope, disclosure
         reports_dropped=root_plan.mode.value == "safe_core",
         views=views,
         dropped_sql=dropped,
+        exact_sql=exact,
+        exact_dropped_sql=exact_dropped,
     ))

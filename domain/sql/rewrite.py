@@ -13,6 +13,21 @@ raw rows) becomes two selects:
 
 so window functions, QUALIFY, DISTINCT, ORDER BY and LIMIT only ever see rows that passed the
 k rule, and counts are suppressed and rounded before anything else uses them.
+
+The k rule needs count(DISTINCT unit) per group. Where the query itself counts the distinct
+unit (`count(DISTINCT s.id_number)`), that very aggregate is the gate's count (exact, free).
+Otherwise the root core gets two versions (`Rewritten.exact_root` is the other one):
+
+- the certifying version: per unit a 64-bin bitmap of its hash (`bit_or(1 << (hash & 63))`,
+  one pass, no hash table of units) whose popcount `lb` is a proven lower bound of the distinct
+  count (each unit sets one bit, so lb <= distinct <= n rows). A group is released only when
+  the bounds prove the rule (lb >= k); when they cannot decide a group (lb < k <= n) the hidden
+  column `__aod_undecided` says so;
+- the exact version (count(DISTINCT hash(unit))), which the engine runs instead whenever the
+  certifying one left a group undecided.
+
+Either way a released group provably has at least k distinct units: the certifying version on
+its own can only suppress more, never release more.
 """
 
 from __future__ import annotations
@@ -31,33 +46,59 @@ class RewriteRefused(Exception):
     """The query's shape does not allow the rewrite; the message is a reason for a person."""
 
 
+UNDECIDED = "__aod_undecided"
+BITMAP_BITS = 64
+
+
 class Rewritten:
-    def __init__(self, root: exp.Expression, dropped: exp.Expression | None):
+    def __init__(self, root: exp.Expression, dropped: exp.Expression | None,
+                 exact_root: exp.Expression | None = None, exact_dropped: exp.Expression | None = None):
         self.root = root
-        self.dropped = dropped  # SELECT count(*) of the final groups that failed the k rule
+        self.dropped = dropped  # SELECT the count of final groups that failed the k rule [, undecided]
+        self.exact_root = exact_root        # set when `root` certifies: the exact version
+        self.exact_dropped = exact_dropped
 
 
 def apply(plans: list[SelectPlan], root: exp.Expression, disclosure: Disclosure) -> Rewritten:
-    dropped = None
+    result = None
     for plan in plans:  # bottom-up: children before the selects that read them
         if plan.mode in (Mode.RAW, Mode.RAW_AGGREGATE):
             for i, rep in enumerate(plan.unit_reps):
                 plan.select.append("expressions", exp.alias_(rep.copy(), f"__aod_u{i}", quoted=True))
+        elif plan.mode is Mode.SAFE_CORE and plan.select is root:
+            result = _gate_root(plan, disclosure)
         elif plan.mode is Mode.SAFE_CORE:
-            wrapped = gate(plan, disclosure)
-            if plan.select is root:
-                root = wrapped
-                dropped = _dropped_query(wrapped)
-            else:
-                plan.select.replace(wrapped)
-    return Rewritten(root, dropped)
+            plan.select.replace(gate(plan, disclosure))
+    return result or Rewritten(root, None)
 
 
-def _dropped_query(outer: exp.Select) -> exp.Select:
+def _gate_root(plan: SelectPlan, disclosure: Disclosure) -> Rewritten:
+    exact = gate(plan, disclosure, select=plan.select.copy())
+    if not _certifies(plan, exact):
+        return Rewritten(exact, _dropped_query(exact))
+    fast = gate(plan, disclosure, certify=True)
+    return Rewritten(fast, _dropped_query(fast, certify=True), exact, _dropped_query(exact))
+
+
+def _certifies(plan: SelectPlan, exact: exp.Select) -> bool:
+    """A certifying version pays off unless every unit's count is one the query makes anyway."""
+    aggregates = exact.args[FROM_KEY].this.this.expressions
+    return any(_reused_count(rep, [a.this for a in aggregates]) is None for rep in plan.unit_reps)
+
+
+def _dropped_query(outer: exp.Select, certify: bool = False) -> exp.Select:
     core = outer.args[FROM_KEY].this.copy()
-    query = exp.Select(expressions=[exp.alias_(exp.Count(this=exp.Star()), "dropped", quoted=True)])
+    ok = exp.column("__aod_ok", table=CORE, quoted=True)
+    failed = exp.Sum(this=exp.Case(ifs=[exp.If(this=ok, true=exp.Literal.number(0))],
+                                   default=exp.Literal.number(1)))
+    expressions = [exp.alias_(exp.Coalesce(this=failed, expressions=[exp.Literal.number(0)]), "dropped",
+                              quoted=True)]
+    if certify:
+        undecided = exp.Max(this=exp.column(UNDECIDED, table=CORE, quoted=True))
+        expressions.append(exp.alias_(exp.Coalesce(this=undecided, expressions=[exp.Literal.number(0)]),
+                                      "undecided", quoted=True))
+    query = exp.Select(expressions=expressions)
     query.set(FROM_KEY, exp.From(this=core))
-    query.set("where", exp.Where(this=exp.Not(this=exp.column("__aod_ok", table=CORE, quoted=True))))
     if outer.args.get(WITH_KEY) is not None:
         query.set(WITH_KEY, outer.args[WITH_KEY].copy())
     return query
@@ -111,6 +152,56 @@ def unit_hash(rep: exp.Expression) -> exp.Expression:
                                 true=hashed)])
 
 
+def _reused_count(rep: exp.Expression, aggregates: list[exp.Expression]) -> exp.Expression | None:
+    """The query's own count(DISTINCT <unit>), if it has one: the exact distinct count of the unit."""
+    for agg in aggregates:
+        if isinstance(agg, exp.Count) and isinstance(agg.this, exp.Distinct) \
+                and len(agg.this.expressions) == 1 and agg.this.expressions[0] == rep:
+            return agg
+    return None
+
+
+def unit_bound(rep: exp.Expression, k: int) -> exp.Expression:
+    """A proven lower bound of count(DISTINCT unit), without a hash table of units: the number of
+    bins hit by the units' hashes (each unit hits one bin). Enough 64-bin words that groups much
+    larger than k are certified with near certainty."""
+    hashed = unit_hash(rep)
+    words = max(1, -(-2 * k // BITMAP_BITS))
+    total: exp.Expression | None = None
+    for w in range(words):
+        bit = exp.BitwiseLeftShift(this=exp.Cast(this=exp.Literal.number(1), to=exp.DataType.build("UBIGINT", dialect="duckdb")),
+                                   expression=exp.paren(exp.BitwiseAnd(this=hashed.copy(),
+                                                                       expression=exp.Literal.number(63))))
+        if words > 1:
+            high = exp.BitwiseAnd(this=exp.paren(exp.BitwiseRightShift(this=hashed.copy(),
+                                                                       expression=exp.Literal.number(6))),
+                                  expression=exp.Literal.number(1023))
+            word = exp.Mod(this=exp.paren(high), expression=exp.Literal.number(words))
+            bit = exp.Case(ifs=[exp.If(this=exp.EQ(this=word, expression=exp.Literal.number(w)), true=bit)])
+        popcount = exp.Cast(this=exp.Anonymous(this="bit_count", expressions=[exp.BitwiseOrAgg(this=bit)]),
+                            to=exp.DataType.build("INT"))
+        part = exp.Coalesce(this=popcount, expressions=[exp.Literal.number(0)])
+        total = part if total is None else exp.Add(this=total, expression=part)
+    return total
+
+
+def certify_rule(bounds: list[tuple[exp.Expression, exp.Expression]], k: int) -> tuple[exp.Expression, exp.Expression]:
+    """(released, undecided) from each unit's (lower bound, upper bound) of its distinct count.
+    Released only when the bounds prove the k rule; undecided when some unit's bounds straddle k."""
+    def lit() -> exp.Literal:
+        return exp.Literal.number(k)
+    if len(bounds) == 1:
+        released = exp.GTE(this=bounds[0][0].copy(), expression=lit())
+    else:
+        parts = [exp.or_(exp.EQ(this=hi.copy(), expression=exp.Literal.number(0)),
+                         exp.GTE(this=lo.copy(), expression=lit())) for lo, hi in bounds]
+        parts.append(exp.or_(*[exp.GTE(this=lo.copy(), expression=lit()) for lo, _ in bounds]))
+        released = exp.and_(*parts)
+    undecided = exp.or_(*[exp.and_(exp.LT(this=lo.copy(), expression=lit()), exp.GTE(this=hi.copy(), expression=lit()))
+                          for lo, hi in bounds])
+    return released, undecided
+
+
 def k_rule(counts: list[exp.Expression], k: int) -> exp.Expression:
     """Every unit count is 0 or >= k, and at least one is >= k."""
     lit = exp.Literal.number(k)
@@ -152,8 +243,9 @@ class _Lifter:
             and not isinstance(node.parent, exp.Filter)
 
 
-def gate(plan: SelectPlan, disclosure: Disclosure) -> exp.Select:
-    select = plan.select
+def gate(plan: SelectPlan, disclosure: Disclosure, select: exp.Select | None = None,
+         certify: bool = False) -> exp.Select:
+    select = plan.select if select is None else select
     group = select.args.get("group")
     lifter = _Lifter(list(group.expressions) if group else [], disclosure)
     projections = [_lift_projection(p, lifter) for p in select.expressions]
@@ -161,11 +253,11 @@ def gate(plan: SelectPlan, disclosure: Disclosure) -> exp.Select:
     outputs = {p.alias_or_name.lower() for p in projections}
     for node in projections + [v for v in rewritten.values() if v is not None]:
         _check_only_core_columns(node, outputs)
-    core = _core_select(select, lifter, plan, disclosure)
+    core = _core_select(select, lifter, plan, disclosure, certify)
     outer = exp.Select(expressions=projections)
-    if plan.is_root:
-        outer.append("expressions", exp.alias_(exp.column("__aod_dropped", table=CORE, quoted=True),
-                                               "__aod_dropped", quoted=True))
+    hidden = (["__aod_dropped"] if plan.is_root else []) + ([UNDECIDED] if certify else [])
+    for name in hidden:
+        outer.append("expressions", exp.alias_(exp.column(name, table=CORE, quoted=True), name, quoted=True))
     outer.set(FROM_KEY, exp.From(this=exp.Subquery(
         this=core, alias=exp.TableAlias(this=exp.to_identifier(CORE, quoted=True)))))
     outer.set("where", exp.Where(this=exp.column("__aod_ok", table=CORE, quoted=True)))
@@ -198,16 +290,38 @@ def _check_only_core_columns(node: exp.Expression, outputs: set[str]) -> None:
                              "an aggregate")
 
 
-def _core_select(select: exp.Select, lifter: _Lifter, plan: SelectPlan, d: Disclosure) -> exp.Select:
+def _groups_failing(condition: exp.Expression) -> exp.Window:
+    """How many groups of the core do not satisfy `condition` (NULL counts as not)."""
+    return exp.Window(this=exp.Sum(this=exp.Case(
+        ifs=[exp.If(this=condition.copy(), true=exp.Literal.number(0))], default=exp.Literal.number(1))))
+
+
+def _groups_where(condition: exp.Expression) -> exp.Window:
+    """How many groups of the core satisfy `condition`."""
+    return exp.Window(this=exp.Sum(this=exp.Case(
+        ifs=[exp.If(this=condition.copy(), true=exp.Literal.number(1))], default=exp.Literal.number(0))))
+
+
+def _core_select(select: exp.Select, lifter: _Lifter, plan: SelectPlan, d: Disclosure,
+                 certify: bool = False) -> exp.Select:
     expressions = [exp.alias_(key.copy(), f"__aod_g{i}", quoted=True) for i, key in enumerate(lifter.keys)]
     expressions += [exp.alias_(agg, f"__aod_a{j}", quoted=True) for j, agg in enumerate(lifter.aggregates)]
-    counts = [exp.Count(this=exp.Distinct(expressions=[unit_hash(rep)])) for rep in plan.unit_reps]
-    ok = k_rule(counts, d.min_group_size)
+    reused = [_reused_count(rep, lifter.aggregates) for rep in plan.unit_reps]
+    counts = [r.copy() if r is not None else exp.Count(this=exp.Distinct(expressions=[unit_hash(rep)]))
+              for r, rep in zip(reused, plan.unit_reps)]
+    undecided = None
+    if certify:
+        bounds = [(r.copy(), r.copy()) if r is not None else
+                  (unit_bound(rep, d.min_group_size), exp.Count(this=unit_hash(rep)))
+                  for r, rep in zip(reused, plan.unit_reps)]
+        ok, undecided = certify_rule(bounds, d.min_group_size)
+    else:
+        ok = k_rule(counts, d.min_group_size)
     expressions.append(exp.alias_(ok.copy(), "__aod_ok", quoted=True))
     if plan.is_root:
-        dropped = exp.Window(this=exp.Sum(this=exp.Case(
-            ifs=[exp.If(this=ok.copy(), true=exp.Literal.number(0))], default=exp.Literal.number(1))))
-        expressions.append(exp.alias_(dropped, "__aod_dropped", quoted=True))
+        expressions.append(exp.alias_(_groups_failing(ok), "__aod_dropped", quoted=True))
+    if undecided is not None:
+        expressions.append(exp.alias_(_groups_where(undecided), UNDECIDED, quoted=True))
     core = exp.Select(expressions=expressions)
     for key in (FROM_KEY, "joins", "where", "group", "having"):
         if select.args.get(key) is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -21,6 +21,7 @@ from domain.rawstore import RawDataset
 from domain.sql.decision import Decision, Plan, is_sealed
 
 DROPPED = "__aod_dropped"
+UNDECIDED = "__aod_undecided"
 
 
 class SqlEngineError(DomainError):
@@ -110,6 +111,37 @@ def require_plan(decision: Decision, sources: Mapping[str, RawDataset]) -> Plan:
         if missing:
             raise PlanRejected(f"the raw data of {table} lacks column(s) {', '.join(missing)}")
     return plan
+
+
+def run_plan(plan: Plan, run: Callable[[str], pa.Table]) -> tuple[pa.Table, Callable[[], int]]:
+    """Run the plan with `run(sql)`: the result (hidden __aod_dropped last, if reported) and a
+    function counting the suppressed groups when the result is empty.
+
+    A plan whose SQL certifies the k rule (`exact_sql` set) carries the number of groups its
+    bounds could not decide; if there is any, the exact SQL runs instead and its result is the
+    answer. Certified rows are exactly the rows the exact SQL keeps, so both ways agree."""
+    table = run(plan.sql)
+    if not plan.exact_sql:
+        return table, lambda: _first(run(plan.dropped_sql), 0)
+    names = list(table.column_names)
+    if not names or names[-1] != UNDECIDED:
+        raise EngineFailed("the engine's result lacks the k-rule certification column")
+    if table.num_rows:
+        undecided, counts = _first(table, len(names) - 1), None
+    else:
+        counts = run(plan.dropped_sql)
+        undecided = _first(counts, 1)
+    if undecided:
+        return run(plan.exact_sql), lambda: _first(run(plan.exact_dropped_sql), 0)
+    table = table.remove_column(len(names) - 1)
+    return table, lambda: _first(counts if counts is not None else run(plan.dropped_sql), 0)
+
+
+def _first(table: pa.Table, column: int) -> int:
+    """The integer in the first row of `column` (0 when empty or NULL)."""
+    if not table.num_rows:
+        return 0
+    return int(table.column(column)[0].as_py() or 0)
 
 
 def finish(table: pa.Table, plan: Plan, engine: str, timings: Timings,

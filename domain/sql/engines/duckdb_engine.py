@@ -13,6 +13,13 @@ AES tag differs from read AES tag"; full scans decrypt fine), so the two optimiz
 filters into scans are disabled: filters still apply, after the scan. See
 tests/integration/sql/test_rawstore_engines.py, which runs filtered queries on multi-row-group
 encrypted files against a plaintext reference.
+
+Decrypted columns (the default): DuckDB's own decryption is a software AES. The engine
+therefore reads a dataset's plan columns through the process's `DecryptedCache`
+(domain/rawstore/cache.py: pyarrow/OpenSSL decryption, once per dataset and key while it stays
+in use) and registers exactly those columns, as Arrow, in the query's fresh connection; that
+connection then reads no file at all (`allowed_paths` empty). A dataset too large for the cache
+is streamed from its encrypted files as above. `DuckDBEngine(cache=None)` always streams.
 """
 
 from __future__ import annotations
@@ -25,11 +32,11 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import pyarrow as pa
 
-from domain.rawstore import RawDataset
+from domain.rawstore import DecryptedCache, RawDataset, shared_cache
 from domain.sql.decision import Decision, Plan
 from domain.sql.engines.base import (
     Engine, EngineFailed, Limits, QueryInterrupted, QueryResult, ResultTooLarge, Timings, finish,
-    require_plan, safe_message,
+    require_plan, run_plan, safe_message,
 )
 
 CONNECT_CONFIG = {
@@ -70,6 +77,13 @@ def attach_raw(con: duckdb.DuckDBPyConnection, table: str, dataset: RawDataset,
     return paths
 
 
+def attach_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, slot: int) -> None:
+    """A TEMP VIEW `table` over decrypted columns already in memory (exactly the plan's)."""
+    source = f"__aod_src_{slot}"
+    con.register(source, data)
+    con.execute(f"CREATE TEMP VIEW {_quote_ident(table)} AS SELECT * FROM {_quote_ident(source)}")
+
+
 def seal(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> None:
     """Lock a connection after its raw views exist: only those files readable, nothing else
     outside, settings frozen. DuckDB 2.0 cannot decrypt a scan with filters pushed into it,
@@ -80,25 +94,30 @@ def seal(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> None:
     con.execute("SET lock_configuration = true")
 
 
+_SHARED = object()
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
+
+    def __init__(self, cache: DecryptedCache | None | object = _SHARED):
+        """`cache`: where decrypted columns are kept (default: the process's shared cache);
+        None streams the encrypted files on every query."""
+        self.cache = shared_cache() if cache is _SHARED else cache
 
     def execute(self, decision: Decision, sources: Mapping[str, RawDataset], limits: Limits) -> QueryResult:
         started = time.perf_counter()
         plan = require_plan(decision, sources)
         try:
-            con = self.connect(plan, sources, limits)
+            con = self.connect(plan, sources, limits, self.cache)
         except duckdb.Error as error:  # a damaged or wrongly keyed raw file: say so, no detail
             raise EngineFailed(f"DuckDB could not open the raw data ({type(error).__name__}); "
                                "the raw store may be damaged") from None
         try:
             prepared = time.perf_counter()
-            table = self._run(con, plan.sql, limits)
+            deadline = prepared + limits.timeout_seconds
+            table, fallback = run_plan(plan, lambda sql: self._run(con, sql, limits, deadline))
             executed = time.perf_counter()
-
-            def fallback() -> int:
-                return int(self._run(con, plan.dropped_sql, limits).column(0)[0].as_py())
-
             timings = Timings(prepared - started, executed - prepared, 0.0)
             result = finish(table, plan, self.name, timings, fallback)
         finally:
@@ -107,13 +126,18 @@ class DuckDBEngine(Engine):
         return _with_total(result, total)
 
     @staticmethod
-    def connect(plan: Plan, sources: Mapping[str, RawDataset], limits: Limits) -> duckdb.DuckDBPyConnection:
+    def connect(plan: Plan, sources: Mapping[str, RawDataset], limits: Limits,
+                cache: DecryptedCache | None = None) -> duckdb.DuckDBPyConnection:
         config = dict(CONNECT_CONFIG, memory_limit=limits.memory_limit, threads=limits.threads)
         con = duckdb.connect(":memory:", config=config)
         try:
             paths = []
             for t_index, (table, columns) in enumerate(plan.views):
-                paths += attach_raw(con, table, sources[table], columns, key_prefix=f"k{t_index}")
+                data = _decrypted(cache, sources[table], columns)
+                if data is not None:
+                    attach_arrow(con, table, data, t_index)
+                else:
+                    paths += attach_raw(con, table, sources[table], columns, key_prefix=f"k{t_index}")
             seal(con, paths)
         except BaseException:
             con.close()
@@ -121,8 +145,12 @@ class DuckDBEngine(Engine):
         return con
 
     @staticmethod
-    def _run(con: duckdb.DuckDBPyConnection, sql: str, limits: Limits) -> pa.Table:
-        timer = threading.Timer(limits.timeout_seconds, con.interrupt)
+    def _run(con: duckdb.DuckDBPyConnection, sql: str, limits: Limits, deadline: float | None = None) -> pa.Table:
+        remaining = limits.timeout_seconds if deadline is None else deadline - time.perf_counter()
+        if remaining <= 0:
+            raise QueryInterrupted(f"the query ran longer than the time limit of "
+                                   f"{limits.timeout_seconds:g} s and was stopped", "time")
+        timer = threading.Timer(remaining, con.interrupt)
         timer.daemon = True
         timer.start()
         try:
@@ -145,6 +173,18 @@ class DuckDBEngine(Engine):
             raise EngineFailed(f"DuckDB could not run the query: {safe_message(error)}") from None
         finally:
             timer.cancel()
+
+
+def _decrypted(cache: DecryptedCache | None, dataset: RawDataset, columns: Sequence[str]) -> pa.Table | None:
+    """The plan's columns decrypted through the cache, or None to stream the encrypted files."""
+    if cache is None:
+        return None
+    from domain.rawstore import RawStoreError
+
+    try:
+        return cache.table(dataset, columns)
+    except (RawStoreError, pa.ArrowException, OSError):  # damaged: the streaming path says so
+        return None
 
 
 def _with_total(result: QueryResult, total: float) -> QueryResult:

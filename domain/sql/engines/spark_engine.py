@@ -26,7 +26,7 @@ from domain.rawstore.spark_jar import kms_jar
 from domain.sql.decision import Decision
 from domain.sql.engines.base import (
     Engine, EngineFailed, EngineUnavailable, Limits, QueryInterrupted, QueryResult, ResultTooLarge,
-    Timings, finish, require_plan, safe_message,
+    Timings, finish, require_plan, run_plan, safe_message,
 )
 from domain.sql.engines.spark_sql import to_spark
 
@@ -109,14 +109,12 @@ class SparkEngine(Engine):
         views = {table: f"aod_v{qid}_{i}" for i, (table, _) in enumerate(plan.views)}
         try:
             self._register_views(spark, plan.views, sources, views)
-            sql = to_spark(plan.sql, views)
+            to_spark(plan.sql, views)  # a plan Spark cannot run is refused before anything runs
             prepared = time.perf_counter()
-            table = self._run(spark, sql, limits, qid)
+            deadline = prepared + limits.timeout_seconds
+            table, fallback = run_plan(plan, lambda sql: self._run(spark, to_spark(sql, views), limits, qid,
+                                                                    deadline))
             executed = time.perf_counter()
-
-            def fallback() -> int:
-                return int(self._run(spark, to_spark(plan.dropped_sql, views), limits, qid).column(0)[0].as_py())
-
             result = finish(table, plan, self.name, Timings(prepared - started, executed - prepared, 0.0), fallback)
         finally:
             if spark not in self._abandoned:  # a killed session's views went with its JVM
@@ -136,14 +134,15 @@ class SparkEngine(Engine):
             frame = frame.select(*[f"`{c.replace('`', '``')}`" for c in columns])
             frame.createOrReplaceTempView(views[table])
 
-    def _run(self, spark, sql: str, limits: Limits, qid: str) -> pa.Table:
+    def _run(self, spark, sql: str, limits: Limits, qid: str, deadline: float | None = None) -> pa.Table:
         """Run in a worker thread and wait at most the time limit: a Spark task in a tight loop may
         ignore interruption for a while, the caller never waits for it."""
         group = f"aod-{qid}"
         box: dict = {}
+        remaining = limits.timeout_seconds if deadline is None else max(0.0, deadline - time.perf_counter())
         worker = threading.Thread(target=self._work, args=(spark, sql, limits, group, box), daemon=True)
         worker.start()
-        worker.join(limits.timeout_seconds)
+        worker.join(remaining)
         if worker.is_alive():
             self._cancel(spark, group)
             worker.join(CANCEL_GRACE_SECONDS)

@@ -15,6 +15,9 @@ Each fix below was found by running the same query on both engines over the same
   units elapsed; only 'day' (where both agree) translates, other units are refused at
   translation time.
 - `hash` (the k rule's 64-bit unit hash, never available to users) becomes `xxhash64`.
+- The k rule's bitmap bit `CAST(1 AS UBIGINT) << (h & 63)`: Spark has no unsigned type; a
+  BIGINT 1 shifted by an INT gives the same 64 bits (bit 63 is the sign, which `bit_or` and
+  `bit_count` treat as any other bit).
 - Table names are replaced by per-query view names, so concurrent queries on one shared Spark
   session never see each other's views.
 """
@@ -55,6 +58,10 @@ def _rename_tables(tree: exp.Expression, views: dict[str, str]) -> None:
 
 
 def _fix_node(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.BitwiseLeftShift) and _is_unsigned_one(node.this):
+        return exp.BitwiseLeftShift(this=exp.Cast(this=exp.Literal.number(1), to=exp.DataType.build("BIGINT")),
+                                    expression=exp.Cast(this=node.expression.transform(_fix_node),
+                                                        to=exp.DataType.build("INT")))
     if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":  # the k rule's unit hash
         return exp.Anonymous(this="xxhash64", expressions=[e.copy() for e in node.expressions])
     if isinstance(node, exp.RegexpReplace):
@@ -71,6 +78,11 @@ def _fix_node(node: exp.Expression) -> exp.Expression:
             raise PlanRejected("date_diff with a unit other than 'day' counts differently on Spark; use "
                                "date_diff('day', ...) or year()/month() arithmetic")
     return node
+
+
+def _is_unsigned_one(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.UBIGINT) \
+        and isinstance(node.this, exp.Literal) and node.this.this == "1"
 
 
 def _fix_regexp_replace(node: exp.RegexpReplace) -> exp.Expression:

@@ -36,7 +36,8 @@ def test_allowed_decision_carries_a_sealed_plan():
     assert is_sealed(plan)
     assert plan.output_columns == ("district", "n")
     assert plan.tables == ("population",) and plan.k_enforced
-    assert "count(DISTINCT" in plan.sql.replace("COUNT(DISTINCT", "count(DISTINCT")
+    assert "BIT_OR(" in plan.sql  # certifies the k rule with a bitmap bound...
+    assert "COUNT(DISTINCT" in plan.exact_sql and is_sealed(plan)  # ...or the exact count runs
     with pytest.raises(dataclasses.FrozenInstanceError):
         decision.allowed = False
 
@@ -114,11 +115,13 @@ def test_permitted_identifier_uses():
 
 def test_join_on_unit_is_counted_once_but_outer_join_counts_both():
     inner = check("SELECT p.district, count(*) FROM population p JOIN social_insurance s "
-                  "ON p.id_number = s.id_number GROUP BY 1", SCOPE).plan.sql
+                  "ON p.id_number = s.id_number GROUP BY 1", SCOPE).plan
     outer = check("SELECT p.district, count(*) FROM population p LEFT JOIN social_insurance s "
-                  "ON p.id_number = s.id_number GROUP BY 1", SCOPE).plan.sql
-    assert inner.count("COUNT(DISTINCT") == 2  # one unit: in the k rule and in the dropped counter
-    assert outer.count("COUNT(DISTINCT") > 2
+                  "ON p.id_number = s.id_number GROUP BY 1", SCOPE).plan
+    assert inner.exact_sql.count("COUNT(DISTINCT") == 2  # one unit: in the k rule and in the dropped counter
+    assert outer.exact_sql.count("COUNT(DISTINCT") > 2
+    assert inner.sql.count("BIT_OR(") == 3  # one unit: released, dropped and undecided
+    assert outer.sql.count("BIT_OR(") > 3
 
 
 def test_reasons_never_quote_literals():
