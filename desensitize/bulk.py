@@ -29,6 +29,7 @@ from .sqlkit import connect, query
 
 Progress = Callable[[int, Optional[int]], None]
 DEFAULT_BATCH = 262_144
+PARALLEL_CHUNK = 32_768
 
 
 @dataclass(frozen=True)
@@ -52,21 +53,49 @@ def quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _noise_name(i: int) -> str:
-    return f"__noise_{i}"
+@dataclass(frozen=True)
+class Extras:
+    """Columns computed outside the SELECT and appended to each batch under hidden names:
+    per-row noise (numpy, seeded from the secret) and transforms done in Arrow (free-text
+    scrubbing: the same RE2 rewrites with less overhead per value). The hidden names start
+    with a prefix no column name starts with."""
+
+    prefix: str
+    noise: tuple[int, ...]  # indexes into plan.columns
+    arrow: tuple[int, ...]
+
+    @classmethod
+    def of(cls, plan: TransformPlan, schema: pa.Schema) -> "Extras":
+        prefix = "__x"
+        while any(str(n).lower().startswith(prefix) for n in schema.names):
+            prefix += "_"
+        noise = tuple(i for i, ct in enumerate(plan.columns) if transforms.get(ct.transform).needs_noise)
+        arrow = tuple(i for i, ct in enumerate(plan.columns) if transforms.get(ct.transform).arrow is not None
+                      and transforms.arrow_ok(schema.field(ct.column).type))
+        return cls(prefix, noise, arrow)
+
+    def noise_name(self, i: int) -> str:
+        return f"{self.prefix}noise_{i}"
+
+    def arrow_name(self, i: int) -> str:
+        return f"{self.prefix}arrow_{i}"
 
 
 def select_sql(plan: TransformPlan, schema: pa.Schema, secret: bytes, table: str = "__batch") -> str:
     """The SELECT that transforms one batch (the same for every batch of the file)."""
     shift = int.from_bytes(derive_key(secret, b"aod/desensitize/date-shift/v1")[:4], "big")
+    extras = Extras.of(plan, schema)
     lets = transforms.Lets(tuple(schema.names))
     types = {quote(f.name): f.type for f in schema}
     parts = []
     for i, ct in enumerate(plan.columns):
         t = transforms.get(ct.transform)
         ctx = transforms.Context(lets, column_sql=_column_ref(plan, schema), shift_days=shift,
-                                 noise_column=lambda _name, i=i: _noise_name(i), column_type=types.get)
-        expr = t.build(quote(ct.column), ct.options, ct.entity, ctx)
+                                 noise_column=lambda _name, i=i: extras.noise_name(i), column_type=types.get)
+        if i in extras.arrow:
+            expr = quote(extras.arrow_name(i))
+        else:
+            expr = t.build(quote(ct.column), ct.options, ct.entity, ctx)
         if t.output is not None:
             expr = f"CAST({expr} AS {t.output})"
         parts.append(f"{expr} AS {quote(ct.column)}")
@@ -81,16 +110,27 @@ def _column_ref(plan: TransformPlan, schema: pa.Schema) -> Callable[[str], str]:
     return ref
 
 
-def _with_noise(batch: pa.RecordBatch, plan: TransformPlan, secret: bytes, index: int) -> pa.Table:
-    """The batch plus one uniform [-1, 1] column per noisy transform, seeded from the secret."""
+def prepare(batch: pa.RecordBatch, plan: TransformPlan, secret: bytes, index: int) -> pa.Table:
+    """The batch plus its extra columns (see `Extras`), ready for `select_sql`'s SELECT."""
+    extras = Extras.of(plan, batch.schema)
     table = pa.Table.from_batches([batch])
-    for i, ct in enumerate(plan.columns):
-        if transforms.get(ct.transform).needs_noise:
-            seed = hmac.new(derive_key(secret, b"aod/desensitize/noise/v1"), f"{ct.column}\x1f{index}".encode(),
-                            hashlib.sha256).digest()
-            rng = np.random.default_rng(int.from_bytes(seed[:8], "big"))
-            table = table.append_column(_noise_name(i), pa.array(rng.uniform(-1.0, 1.0, batch.num_rows)))
-    return table
+    for i in extras.noise:
+        seed = hmac.new(derive_key(secret, b"aod/desensitize/noise/v1"), f"{plan.columns[i].column}\x1f{index}".encode(),
+                        hashlib.sha256).digest()
+        rng = np.random.default_rng(int.from_bytes(seed[:8], "big"))
+        table = table.append_column(extras.noise_name(i), pa.array(rng.uniform(-1.0, 1.0, batch.num_rows)))
+    for i in extras.arrow:
+        ct = plan.columns[i]
+        table = table.append_column(extras.arrow_name(i), transforms.get(ct.transform).arrow(
+            batch.column(ct.column), ct.options))
+    return _in_chunks(table)
+
+
+def _in_chunks(table: pa.Table) -> pa.Table:
+    """The same rows as record batches of at most PARALLEL_CHUNK rows (zero-copy slices):
+    DuckDB scans an Arrow table one record batch per thread, so a batch handed over in one
+    piece would be transformed by one core while the other waits."""
+    return pa.Table.from_batches(table.combine_chunks().to_batches(max_chunksize=PARALLEL_CHUNK), table.schema)
 
 
 def _params(sql: str, secret: bytes) -> Optional[dict]:
@@ -117,8 +157,9 @@ def apply(source, dest, plan: TransformPlan, secret: bytes, *, batch_size: int =
         pending = None
         writer: Optional[AtomicParquetWriter] = None
         try:
-            for index, batch in enumerate(_read_ahead(src.batches(batch_size))):
-                out = query(con, sql, {"__batch": _with_noise(batch, plan, secret, index)}, params)
+            prepared = (prepare(batch, plan, secret, i) for i, batch in enumerate(src.batches(batch_size)))
+            for table in _read_ahead(prepared):
+                out = query(con, sql, {"__batch": table}, params)
                 if writer is None:
                     writer = AtomicParquetWriter(dest, out.schema)
                 if pending is not None:
@@ -130,10 +171,8 @@ def apply(source, dest, plan: TransformPlan, secret: bytes, *, batch_size: int =
             if pending is not None:
                 pending.result()
             if writer is None:  # an empty file: write the schema only
-                empty = query(con, sql, {"__batch": _with_noise(src.schema.empty_table().to_batches()[0]
-                                                                 if src.schema.empty_table().num_rows else
-                                                                 pa.RecordBatch.from_pylist([], src.schema),
-                                                                 plan, secret, 0)}, params)
+                empty = pa.RecordBatch.from_pylist([], src.schema)
+                empty = query(con, sql, {"__batch": prepare(empty, plan, secret, 0)}, params)
                 writer = AtomicParquetWriter(dest, empty.schema)
             writer.__exit__(None, None, None)
         except BaseException as exc:
@@ -149,8 +188,9 @@ def apply(source, dest, plan: TransformPlan, secret: bytes, *, batch_size: int =
                        {c.column: c.transform for c in plan.columns}, digest, size)
 
 
-def _read_ahead(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Yield batches while the next one is read by a helper thread (Arrow releases the GIL)."""
+def _read_ahead(batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """Yield batches while the next one is read and prepared by a helper thread (Arrow
+    releases the GIL), so reading, preparing and the SELECT overlap."""
     with ThreadPoolExecutor(1) as pool:
         nxt = pool.submit(next, batches, None)
         while True:
@@ -180,7 +220,7 @@ def transform_table(table: pa.Table, plan: TransformPlan, secret: bytes, *, inde
     try:
         out = []
         for i, batch in enumerate(table.to_batches(DEFAULT_BATCH) or [pa.RecordBatch.from_pylist([], table.schema)]):
-            out.append(query(con, sql, {"__batch": _with_noise(batch, plan, secret, index + i)}, _params(sql, secret)))
+            out.append(query(con, sql, {"__batch": prepare(batch, plan, secret, index + i)}, _params(sql, secret)))
         return pa.concat_tables(out)
     finally:
         con.close()

@@ -100,3 +100,18 @@ def test_numbers_of_numeric_columns_equal_parsing_their_text(typed):
     text = run_on_array(pa.array(values, arrow_type), "CAST(v AS VARCHAR)").to_pylist()
     assert run(values, "generalize", arrow_type=arrow_type, to="band", width=7) == \
         run(text, "generalize", to="band", width=7)
+
+
+FRAGMENTS = ["联系人", "张伟", "先生", "女士", "，电话", "+86 138-1234-5678", "13812345678", "身份证",
+             "３３０１０６１９９００１０１１２３ｘ", "330106199001011234", "浙江省杭州市西湖区文三路138号5幢", "住址",
+             "zhang.wei@zj.gov.cn", "＠", "@", "浙A·12345", "10.1.2.3", "1990年1月2日", "户名：", "是", " ", "\u3000",
+             "号", "弄", "abc", "9", "-", "已办结"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(FRAGMENTS), max_size=8).map("".join)),
+                min_size=1, max_size=20))
+def test_scrub_in_arrow_equals_scrub_in_sql(values):
+    """Text columns are scrubbed in Arrow; others (here: dictionary-encoded) in SQL."""
+    plain = run(values, "scrub", column_class=D)
+    assert plain == run(pa.array(values, pa.string()).dictionary_encode(), "scrub", column_class=D)
