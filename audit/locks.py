@@ -20,20 +20,19 @@ class FileLock:
         self._fd = -1
         self._pid = os.getpid()
 
-    def _ensure_fd(self) -> int:
+    def _check_fork(self) -> None:
         if self._pid != os.getpid():  # forked: the inherited fd shares the parent's lock
             self._thread_lock = threading.Lock()
             self._fd = -1
             self._pid = os.getpid()
-        if self._fd < 0:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        return self._fd
 
     def acquire(self) -> None:
-        self._ensure_fd()
+        self._check_fork()
         self._thread_lock.acquire()
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            if self._fd < 0:  # opened under the thread lock: two threads racing here would
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # open two fds,
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # and flocks on two fds exclude each other
         except BaseException:
             self._thread_lock.release()
             raise

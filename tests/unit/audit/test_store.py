@@ -189,3 +189,36 @@ def test_update_settings_is_audited(log):
     assert log.settings.retention_days == 365
     (entry,) = log.query(action=Action.CONFIG_CHANGE)
     assert entry.event.details["changed"]["retention_days"] == {"from": 180, "to": 365}
+
+
+def test_a_file_lock_first_taken_by_many_threads_at_once_opens_one_fd(tmp_path, monkeypatch):
+    """Threads racing to open the lock file used to open one fd each; flocks on two fds of
+    one process exclude each other, and the release unlocked the wrong one (a deadlock)."""
+    import time
+
+    from audit import locks
+
+    real_open = os.open
+
+    def slow_open(*args, **kw):  # widens the race window the way a loaded machine does
+        time.sleep(0.02)
+        return real_open(*args, **kw)
+
+    monkeypatch.setattr(locks.os, "open", slow_open)
+    lock = locks.FileLock(tmp_path / "x.lock")
+    start, count = threading.Barrier(8), []
+
+    def take():
+        start.wait()
+        for _ in range(20):
+            with lock:
+                count.append(1)
+
+    threads = [threading.Thread(target=take, daemon=True) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join(timeout=10) for t in threads]
+    assert not any(t.is_alive() for t in threads), "threads deadlocked on the file lock"
+    assert len(count) == 160
+    assert len([fd for fd in os.listdir("/proc/self/fd")
+                if os.path.realpath(f"/proc/self/fd/{fd}") == str(tmp_path / "x.lock")]) == 1
+    lock.close()
