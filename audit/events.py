@@ -210,7 +210,7 @@ def format_time(moment: datetime) -> str:
     """UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ (27 characters)."""
     if moment.tzinfo is not timezone.utc:
         moment = moment.astimezone(timezone.utc)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def parse_time(text: str) -> datetime:
@@ -317,27 +317,25 @@ class AuditEvent:
             "time": format_time(self.time) if self.time else None,
         }
 
-    def canonical_json(self, at: datetime | None = None) -> str:
+    def canonical_json(self, at: datetime | None = None, at_text: str | None = None) -> str:
         """RFC 8785 text of `to_dict()` (built directly: the keys are fixed and sorted).
-        `at` stands in for a missing time."""
-        moment = self.time or at
-        if moment is None:
+        `at` (or its `format_time` text, `at_text`) stands in for a missing time. Enum
+        values, ref kinds, digests and event ids are validated to need no escaping."""
+        if self.time is not None:
+            when = format_time(self.time)
+        elif at_text is not None:
+            when = at_text
+        elif at is not None:
+            when = format_time(at)
+        else:
             raise InvalidEvent("the event has no time yet")
         q = canonical.quote
-        return "".join((
-            '{"action":', q(self.action.value),
-            ',"actor":{"id":', q(self.actor.id), ',"role":', q(self.actor.role),
-            '},"details":', self._details_json,
-            ',"event_id":', q(self.event_id),
-            ',"inputs":', _refs_json(self.inputs),
-            ',"org":', _nq(self.org),
-            ',"outcome":', q(self.outcome.value),
-            ',"outputs":', _refs_json(self.outputs),
-            ',"reason":', _nq(self.reason),
-            ',"request_id":', _nq(self.request_id),
-            ',"targets":', _refs_json(self.targets),
-            ',"time":"', format_time(moment), '"}',
-        ))
+        return _EVENT_TEMPLATE % (
+            self.action.value, q(self.actor.id), self.actor.role, self._details_json,
+            self.event_id, _refs_json(self.inputs), _nq(self.org), self.outcome.value,
+            _refs_json(self.outputs), _nq(self.reason), _nq(self.request_id),
+            _refs_json(self.targets), when,
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "AuditEvent":
@@ -412,11 +410,18 @@ def _nq(value: str | None) -> str:
     return "null" if value is None else canonical.quote(value)
 
 
+_EVENT_TEMPLATE = (
+    '{"action":"%s","actor":{"id":%s,"role":"%s"},"details":%s,"event_id":"%s","inputs":%s,'
+    '"org":%s,"outcome":"%s","outputs":%s,"reason":%s,"request_id":%s,"targets":%s,"time":"%s"}'
+)
+
+
 def _refs_json(refs: tuple[Ref, ...]) -> str:
     if not refs:
         return "[]"
     q = canonical.quote
-    return "[" + ",".join(
-        '{"id":' + q(r.id) + ',"kind":' + q(r.kind) + ',"sha256":' + _nq(r.sha256) + "}"
+    return "[" + ",".join([
+        '{"id":%s,"kind":"%s","sha256":%s}' % (
+            q(r.id), r.kind, "null" if r.sha256 is None else '"' + r.sha256 + '"')
         for r in refs
-    ) + "]"
+    ]) + "]"

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 from audit import reader
 from audit.checkpoint import BadCheckpoint, Signer, SignedCheckpoint, load_public_key, public_pem
 from audit.errors import AuditConfigError, AuditCorrupted, AuditError, ProofError, ReadOnlyLog
-from audit.events import Action, Actor, AuditEvent, Outcome, Ref
+from audit.events import Action, Actor, AuditEvent, Outcome, Ref, format_time
 from audit.layout import Identity, Paths, Settings, write_atomic
 from audit.locks import FileLock
 from audit.store import Appender, Receipt
@@ -136,11 +136,14 @@ class AuditLog:
             raise ReadOnlyLog("this audit log was opened without its signing key (read-only)")
         return self._appender
 
-    def prepare(self, event: AuditEvent) -> str:
-        """Set a missing time, run the raw-value guard, return the canonical JSON."""
+    def prepare(self, event: AuditEvent, at_text: str | None = None) -> str:
+        """Set a missing time (the log's clock, or `at_text`), run the raw-value guard,
+        return the canonical JSON."""
         if not isinstance(event, AuditEvent):
             raise AuditError("append takes an AuditEvent")
-        text = event.canonical_json(at=None if event.time else self.clock())
+        if at_text is None and event.time is None:
+            at_text = format_time(self.clock())
+        text = event.canonical_json(at_text=at_text)
         event.check_no_raw_values(text)
         return text
 
@@ -152,7 +155,8 @@ class AuditLog:
         """Append events in order; all are durable when it returns. Refuses all of them
         (RawValueInEvent, InvalidEvent) before writing any if one is bad."""
         writer = self._writer()
-        bodies = [self.prepare(e) for e in events]
+        now = format_time(self.clock())  # one time for every event of the call without one
+        bodies = [self.prepare(e, now) for e in events]
         out: list[Receipt] = []
         step = self.identity.max_batch
         for i in range(0, len(bodies), step):

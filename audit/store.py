@@ -46,12 +46,25 @@ class Receipt:
     time: datetime
 
 
-@dataclass
 class _Request:
-    bodies: list[str]
-    receipts: list[Receipt] = field(default_factory=list)
-    error: BaseException | None = None
-    done: bool = False
+    """One caller's events. The caller sleeps on its own lock until the request is done or
+    it is asked to lead, so finishing a batch wakes exactly the threads it served."""
+
+    __slots__ = ("bodies", "receipts", "error", "done", "_wake")
+
+    def __init__(self, bodies: list[str]):
+        self.bodies = bodies
+        self.receipts: list[Receipt] = []
+        self.error: BaseException | None = None
+        self.done = False
+        self._wake = threading.Lock()
+        self._wake.acquire()
+
+    def sleep(self) -> None:
+        self._wake.acquire()
+
+    def wake(self) -> None:
+        self._wake.release()
 
 
 @dataclass
@@ -97,7 +110,7 @@ class Appender:
         self._w = FileLock(paths.lock("write"))
         self._sync = FileLock(paths.lock("sync"))
         self._mark = DurableMark(paths.root / "durable")
-        self._cv = threading.Condition()
+        self._mu = threading.Lock()
         self._queue: list[_Request] = []
         self._leading = False
         self._state: _State | None = None
@@ -111,17 +124,14 @@ class Appender:
         """Append canonical event JSON texts; returns their receipts once durable."""
         self._check_fork()
         req = _Request(list(bodies))
-        with self._cv:
+        with self._mu:
             self._queue.append(req)
-        while True:
-            with self._cv:
-                while not req.done and self._leading:
-                    self._cv.wait()
-                if req.done:
-                    break
-                self._leading = True
-                batch = self._take_batch()
-            self._run_batch(batch)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            req.sleep()  # woken when done, or when the previous leader hands over
+        if not req.done:
+            self._lead()
         if req.error is not None:
             raise req.error
         self._after_commit()
@@ -149,6 +159,27 @@ class Appender:
         self._sync.close()
 
     # -- group commit -------------------------------------------------------------------
+    def _lead(self) -> None:
+        """Write the queued requests as one batch, hand the lead to the next queued caller
+        (it writes the next batch while this one is being synced), then sync and wake the
+        callers served."""
+        with self._mu:
+            batch = self._take_batch()
+        try:
+            with self._w:
+                end = self._write_phase(batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
+            self._hand_over()
+            self._finish(batch, exc)
+            return
+        self._hand_over()
+        try:
+            self._make_durable(end)
+        except BaseException as exc:  # noqa: BLE001
+            self._finish(batch, exc)
+            return
+        self._finish(batch, None)
+
     def _take_batch(self) -> list[_Request]:
         batch, count = [], 0
         while self._queue and (not batch or count + len(self._queue[0].bodies) <= self.ident.max_batch):
@@ -157,22 +188,19 @@ class Appender:
             count += len(req.bodies)
         return batch
 
-    def _run_batch(self, batch: list[_Request]) -> None:
-        """Write and sync one batch. The leader keeps the lead through the fsync, so the
-        threads that queue meanwhile form the next (larger) batch."""
-        try:
-            with self._w:
-                end = self._write_phase(batch)
-            self._make_durable(end)
-        except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
-            for req in batch:
-                req.error = exc
-        finally:
-            with self._cv:
+    def _hand_over(self) -> None:
+        with self._mu:
+            if self._queue:
+                self._queue[0].wake()  # still not done: it wakes up as the leader
+            else:
                 self._leading = False
-                for req in batch:
-                    req.done = True
-                self._cv.notify_all()
+
+    def _finish(self, batch: list[_Request], error: BaseException | None) -> None:
+        for req in batch:
+            if error is not None:
+                req.receipts, req.error = [], error
+            req.done = True
+            req.wake()  # the leader's own request too: nobody sleeps on it, so harmless
 
     def _after_commit(self) -> None:
         if self._hint_due and self._ck_guard.acquire(blocking=False):
@@ -199,7 +227,7 @@ class Appender:
     def _check_fork(self) -> None:
         if self._pid != os.getpid():
             self._pid = os.getpid()
-            self._cv = threading.Condition()
+            self._mu = threading.Lock()
             self._ck_guard = threading.Lock()
             self._queue, self._leading, self._state = [], False, None
 
