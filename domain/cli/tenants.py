@@ -70,6 +70,8 @@ def start(
     except KeyboardInterrupt:
         domain.tenancy.stop(actor, tenant_id, reason="stopped from the console")
         typer.echo(f"tenant {tenant_id} stopped")
+    finally:
+        domain.tenancy.close_all()  # its jobs ran in this process: cancelled, not left running
 
 
 @app.command("stop")

@@ -47,6 +47,7 @@ class TenantService:
         self._backend = backend
         self._runtime = None
         self._lock = threading.RLock()
+        self._served: set[str] = set()  # tenants started by this process (their jobs run here)
 
     # -- the runtime of this process ------------------------------------------------------
     @property
@@ -162,6 +163,7 @@ class TenantService:
             self._record(actor, tenant, S.RUNNING, "started", verb="start")
         try:
             self._refresh_samples(tenant, grant)
+            self._served.add(tenant_id)
             self.runtime.start(tenant_id, self.d.keys.get(TENANT_KEY, tenant_id), wait_s=wait_s)
         except Exception:
             self.runtime.stop(tenant_id)
@@ -282,9 +284,12 @@ class TenantService:
         return closed
 
     def close_all(self) -> None:
-        """Stop every sandbox this process runs (the process is ending)."""
+        """Stop every sandbox this process runs (the process is ending); the jobs of the tenants
+        it served, which run here too, are cancelled (audited) rather than left `running`."""
         if self._runtime is None:
             return
+        for tenant_id in sorted(self._served):
+            self._cancel_jobs(SYSTEM, tenant_id, "the process hosting the tenant ended")
         for tenant_id in self._runtime.gateway.open_tenants():
             self._halt(tenant_id)
 

@@ -157,3 +157,24 @@ def test_job_state_table_covers_every_state_and_every_backend_outcome():
     cancellable = {s for s, targets in TRANSITIONS.items() if JobState.CANCELLED in targets}
     assert cancellable == {JobState.QUEUED, JobState.RUNNING}
     assert all(not TRANSITIONS[s] for s in JobState if s not in (JobState.QUEUED, JobState.RUNNING))
+
+
+def test_jobs_of_a_hosting_process_that_ends_are_cancelled_not_left_running(world, tmp_path):
+    """A second Domain object stands for another hosting process (`aod tenant start`, the server):
+    its tenant's jobs run in it, so when it closes, they are cancelled and audited."""
+    from tenants.sdk import Client
+
+    from domain.core import Domain
+
+    host = Domain.open(world.home)
+    admin = host.principals.get("admin")
+    host.tenancy.create(admin, grant_id=world.grant.id, staff_id="alice", tenant_id="t-host")
+    try:
+        host.tenancy.start(admin, "t-host", wait_s=60)
+        client = Client.at_socket(host.tenancy.runtime.backend.spec_of("t-host").gateway_socket, timeout=120)
+        job_id = start_slow_job(world, client, tmp_path)
+        host.tenancy.close_all()
+        assert wait_sandbox_gone(world, job_id) < 15
+        assert_cancelled(world, job_id, "the process hosting the tenant ended")
+    finally:
+        host.tenancy.terminate(admin, "t-host", reason="test finished")
