@@ -21,6 +21,7 @@ import json
 import os
 import threading
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 from audit.errors import AuditConfigError
@@ -43,47 +44,54 @@ def checkpoint_name(size: int) -> str:
 class Paths:
     root: Path
 
-    @property
+    @cached_property  # the writer asks for these on every commit
     def identity(self) -> Path:
         return self.root / "log.json"
 
-    @property
+    @cached_property
     def public_key(self) -> Path:
         return self.root / "log.pub"
 
-    @property
+    @cached_property
     def settings(self) -> Path:
         return self.root / "settings.json"
 
-    @property
+    @cached_property
     def segments(self) -> Path:
         return self.root / "segments"
 
-    @property
+    @cached_property
     def roots(self) -> Path:
         return self.segments / "ROOTS"
 
-    @property
+    @cached_property
     def checkpoints(self) -> Path:
         return self.root / "checkpoints"
 
-    @property
+    @cached_property
     def index(self) -> Path:
         return self.root / "index"
 
-    @property
+    @cached_property
     def anchor(self) -> Path:
         return self.root / "anchor.json"
 
-    @property
+    @cached_property
     def quarantine(self) -> Path:
         return self.root / "quarantine"
 
     def segment(self, first: int) -> Path:
-        return self.segments / f"{segment_name(first)}.jsonl"
+        return self._named(first, ".jsonl")
 
     def tree(self, first: int) -> Path:
-        return self.segments / f"{segment_name(first)}.tree"
+        return self._named(first, ".tree")
+
+    def _named(self, first: int, ext: str) -> Path:
+        cache = self.__dict__.setdefault("_named_cache", {})
+        path = cache.get((first, ext))
+        if path is None:
+            path = cache[(first, ext)] = self.segments / f"{segment_name(first)}{ext}"
+        return path
 
     def checkpoint(self, size: int) -> Path:
         return self.checkpoints / checkpoint_name(size)

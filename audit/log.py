@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time as _time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -50,10 +51,11 @@ class AuditLog:
             raise AuditConfigError("the signing key does not belong to this log (see log.pub)")
         self._settings_stamp: tuple | None = None
         self._settings = self._load_settings()
+        self._settings_checked = _time.monotonic()
         self._appender: Appender | None = None
         if signer is not None:
             self._appender = Appender(self.paths, self.identity, signer, self.clock,
-                                      lambda: self.settings)
+                                      self._writer_settings)
             self._appender.on_repair = self._record_repairs
 
     # -- opening ------------------------------------------------------------------------
@@ -113,6 +115,15 @@ class AuditLog:
             self._settings_stamp = stamp
         return self._settings
 
+    def _writer_settings(self) -> Settings:
+        """Settings for the writer's per-commit checks: settings.json is looked at no more
+        than once a second (a change by another process takes effect within a second)."""
+        now = _time.monotonic()
+        if now - self._settings_checked >= 1.0:
+            self._settings_checked = now
+            return self._load_settings()
+        return self._settings
+
     @property
     def settings(self) -> Settings:
         """Current settings (re-read when settings.json changes; an invalid file raises)."""
@@ -124,6 +135,7 @@ class AuditLog:
         old = self.settings
         new = dataclasses.replace(old, **changes)  # Settings validates in __post_init__
         new.save(self.paths.settings)
+        self._settings_checked = 0.0  # this process's writer sees the change at once
         self.append(AuditEvent(
             action=Action.CONFIG_CHANGE, actor=actor, targets=(Ref("config", "audit.settings"),),
             details={"changed": {k: {"from": getattr(old, k), "to": v} for k, v in changes.items()}},

@@ -317,13 +317,15 @@ class Appender:
         fsync_dir(self.paths.segments)  # the new file's name must survive a crash
 
     # -- catching up with other writers -------------------------------------------------
-    def _current(self) -> _State:
-        """The state, loaded if needed and caught up with the files (write lock held)."""
+    def _current(self, heads: bool = True) -> _State:
+        """The state, loaded if needed and caught up with the files (write lock held);
+        `heads`: also notice tree heads other processes signed."""
         if self._state is None:
             self._state = self._load()
         else:
             self._catch_up(self._state)
-        self._refresh_checkpoint(self._state)
+        if heads:
+            self._refresh_checkpoint(self._state)
         return self._state
 
     def _catch_up(self, st: _State) -> None:
@@ -538,7 +540,7 @@ class Appender:
             if self._mark.read() >= end:
                 return  # someone else's fsync covered these records
             with self._w:
-                size = self._current().size
+                size = self._current(heads=False).size
             self._fsync_range(self._mark.read(), size)
             self._mark.write(size)
 
