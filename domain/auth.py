@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from domain.clock import iso, parse_iso
-from domain.errors import AuthenticationFailed, InvalidInput
+from domain.errors import AuthenticationFailed, InvalidInput, LoginLocked
+from domain.login_throttle import LoginThrottle
 from domain.principals import Principal, PrincipalStatus, principal_from_row
 
 if TYPE_CHECKING:
@@ -59,25 +60,37 @@ def token_hash(token: str) -> str:
 class LocalAuthenticator:
     def __init__(self, domain: "Domain"):
         self.d = domain
+        self.throttle = LoginThrottle(domain)
 
     def login(self, principal_id: str, password: str, purpose: str = "api") -> IssuedToken:
-        from audit import Action, Outcome
+        from audit import Action
 
         row = self.d.store.one("SELECT * FROM principals WHERE id=?", (principal_id,))
+        # The typed user id is attacker-controlled text (empty, an ID number typed by
+        # mistake, a password): record it only when it names a known principal.
+        actor_id = row["id"] if row else "unknown"
+        locked = self.throttle.locked_until(principal_id)
+        if locked is not None:  # no password hash is spent on a locked id
+            self.d.record_refusal(Action.AUTH_DENIED, actor_id=actor_id, role="unknown",
+                                  reason="login refused: locked after repeated failed logins")
+            raise LoginLocked(f"too many failed logins; try again after {iso(locked)}")
         ok = verify_password(password, row["password_hash"] if row else None)
         if not ok or row is None or row["status"] != PrincipalStatus.ACTIVE:
-            # The typed user id is attacker-controlled text (empty, an ID number typed by
-            # mistake, a password): record it only when it names a known principal.
-            self.d.record_refusal(
-                Action.AUTH_DENIED, actor_id=row["id"] if row else "unknown", role="unknown",
-                reason="login failed" if row else "login failed: unknown principal",
-            )
+            until = self.throttle.failed(principal_id)
+            reason = "login failed" if row else "login failed: unknown principal"
+            if until is not None:
+                reason += (f"; locked for {self.d.config.login_lockout_minutes} minutes after "
+                           f"{self.d.config.login_max_failures} failures in a row")
+            self.d.record_refusal(Action.AUTH_DENIED, actor_id=actor_id, role="unknown", reason=reason)
+            if until is not None:
+                raise LoginLocked(f"too many failed logins; try again after {iso(until)}")
             raise AuthenticationFailed()
         principal = principal_from_row(row)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = self.d.clock()
         expires = now + timedelta(hours=self.d.config.token_ttl_hours)
         with self.d.store.transaction() as tx:
+            self.throttle.clear(tx, principal_id)
             tx.execute(
                 "INSERT INTO tokens (token_hash, principal_id, purpose, issued_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?)",

@@ -32,6 +32,8 @@ class DomainConfig:
     spark_connect_url: str = ""
     # Identity.
     token_ttl_hours: int = 12
+    login_max_failures: int = 5        # failed logins in a row before a user id is locked
+    login_lockout_minutes: int = 15
     # Grants.
     max_grant_days: int = MAX_GRANT_DAYS
     # Samples for tenants.
@@ -57,6 +59,8 @@ class DomainConfig:
             raise InvalidInput(f"engine must be 'duckdb' or 'spark', not {self.engine!r}")
         if self.tenant_backend not in ("bwrap", "docker"):
             raise InvalidInput("tenant_backend must be 'bwrap' or 'docker'")
+        if not 1 <= self.login_max_failures <= 100 or not 1 <= self.login_lockout_minutes <= 1440:
+            raise InvalidInput("login_max_failures must be 1-100 and login_lockout_minutes 1-1440")
         if self.sample_k < 2 or not 0 < self.sample_fraction <= 1:
             raise InvalidInput("sample_k must be >= 2 and sample_fraction in (0, 1]")
 

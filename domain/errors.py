@@ -45,6 +45,12 @@ class AuthenticationFailed(DomainError):
         super().__init__(message)
 
 
+class LoginLocked(AuthenticationFailed):
+    """Too many failed logins in a row for this user id (known or not: no oracle)."""
+
+    http_status = 429
+
+
 class PermissionDenied(DomainError):
     http_status = 403
 

@@ -94,4 +94,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (grant_id, dataset, column_name)
     );
     """,
+    """
+    CREATE TABLE login_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        locked_until TEXT
+    );
+    """,
 ]

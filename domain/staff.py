@@ -148,6 +148,23 @@ class PrincipalService:
             ))
         return self.get(principal_id)
 
+    def unlock_login(self, actor: Principal, principal_id: str, reason: str) -> bool:
+        """Clear a login lock (and the failure count) before it runs out; audited.
+        Returns whether there was anything to clear."""
+        from audit import Action
+
+        self.d.check(actor, Perm.PRINCIPAL_MANAGE)
+        current = self.get(principal_id)
+        if not reason:
+            raise InvalidInput("a reason is required")
+        with self.d.store.transaction() as tx:
+            cleared = self.d.auth.throttle.clear(tx, principal_id)
+            tx.audit(self.d.event(
+                Action.PRINCIPAL_UPDATE, actor, org=current.org, targets=[("principal", principal_id)],
+                reason=reason, details={"login_lock": "cleared" if cleared else "none"},
+            ))
+        return cleared
+
     def disable(self, actor: Principal, principal_id: str, reason: str) -> Principal:
         from audit import Action
 

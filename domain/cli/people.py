@@ -98,6 +98,17 @@ def staff_disable(
     typer.echo(f"{principal_id} disabled; tokens revoked")
 
 
+@staff_app.command("unlock")
+def staff_unlock(
+    principal_id: str = typer.Argument(...), reason: str = typer.Option(..., "--reason"),
+    home: Optional[Path] = HomeOption, token: Optional[str] = TokenOption,
+) -> None:
+    """Clear a login lock left by repeated failed logins (it also runs out by itself)."""
+    domain = open_domain(home)
+    cleared = domain.principals.unlock_login(acting_principal(domain, token), principal_id, reason)
+    typer.echo(f"{principal_id}: login lock cleared" if cleared else f"{principal_id} was not locked")
+
+
 @staff_app.command("list")
 def staff_list(
     org: Optional[str] = typer.Option(None, "--org"),

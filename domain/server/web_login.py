@@ -45,7 +45,8 @@ def create_login_router() -> APIRouter:
             issued = await run_in_threadpool(domain.auth.login, user, password)
         except DomainError as exc:
             error = f"<p id='error'>{html.escape(exc.diagnostics())}</p>"
-            return HTMLResponse(PAGE.format(error=error, next=html.escape(safe_next(next))), status_code=401)
+            return HTMLResponse(PAGE.format(error=error, next=html.escape(safe_next(next))),
+                                status_code=getattr(exc, "http_status", 401))
         response = RedirectResponse(safe_next(next), status_code=303)
         response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, samesite="strict", path="/")
         return response

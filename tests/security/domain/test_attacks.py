@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from audit import Action, Outcome
 from domain.auth import token_hash
 from domain.errors import (
-    AuthenticationFailed, DomainError, GrantNotActive, InvalidInput, NotFound, PermissionDenied, QueryRefused,
+    AuthenticationFailed, DomainError, GrantNotActive, InvalidInput, LoginLocked, NotFound, PermissionDenied,
+    QueryRefused,
 )
 from domain.grants import GrantStatus
 from domain.server import create_app
@@ -181,6 +182,64 @@ def test_password_guessing_is_recorded_every_time(small):
     refusals = [e.event for e in d.audit_log.query(action=Action.AUTH_DENIED.value)]
     assert len(refusals) == 3 and all(e.actor.role == "unknown" and e.outcome == Outcome.REFUSED for e in refusals)
     assert not any(g in e.canonical_json() for e in refusals for g in ("password1234", "alice-12345678"))
+
+
+def test_password_guessing_locks_the_user_id_for_a_while_even_for_the_right_password(small):
+    d, clock = small
+    for guess in ("password1234", "alice-12345678", "staff-password-12", "hunter2hunter2"):
+        with pytest.raises(AuthenticationFailed) as exc:
+            d.auth.login("alice", guess)
+        assert not isinstance(exc.value, LoginLocked)
+    with pytest.raises(LoginLocked) as locked:
+        d.auth.login("alice", "letmein-letmein")  # the fifth failure in a row locks
+    assert locked.value.http_status == 429 and "letmein" not in locked.value.diagnostics()
+    with pytest.raises(LoginLocked):
+        d.auth.login("alice", STAFF_PASSWORD)  # the right password does not get through a lock
+    refusals = [e.event for e in d.audit_log.query(action=Action.AUTH_DENIED.value)]
+    assert "locked for 15 minutes" in refusals[-2].reason and "locked after" in refusals[-1].reason
+    clock.advance(minutes=16)
+    assert d.auth.login("alice", STAFF_PASSWORD).principal_id == "alice"
+
+
+def test_a_successful_login_clears_the_count_so_typos_never_add_up(small):
+    d, _ = small
+    for _ in range(3):
+        for _ in range(4):
+            with pytest.raises(AuthenticationFailed):
+                d.auth.login("alice", "a-typo-in-the-password")
+        d.auth.login("alice", STAFF_PASSWORD)
+
+
+def test_unknown_user_ids_are_locked_the_same_way_and_stored_only_hashed(small):
+    d, _ = small
+    guessed = "330102199001011234"  # attacker-controlled id text, shaped like an ID number
+    for _ in range(4):
+        with pytest.raises(AuthenticationFailed):
+            d.auth.login(guessed, "whatever-password")
+    with pytest.raises(LoginLocked):
+        d.auth.login(guessed, "whatever-password")  # same answer as for a real account
+    assert not any_file_contains(d.home, guessed)
+
+
+def test_the_authority_can_clear_a_lock_and_it_is_audited(small):
+    d, _ = small
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            d.auth.login("alice", "wrong-password-xx")
+    with pytest.raises(PermissionDenied):
+        d.principals.unlock_login(d.principals.get("alice"), "alice", "let me in")
+    assert d.principals.unlock_login(admin(d), "alice", "verified by phone") is True
+    assert d.auth.login("alice", STAFF_PASSWORD).principal_id == "alice"
+    last = [e.event for e in d.audit_log.query(action=Action.PRINCIPAL_UPDATE.value)][-1]
+    assert last.details == {"login_lock": "cleared"} and last.reason == "verified by phone"
+
+
+def test_the_web_sign_in_page_answers_429_when_locked(small):
+    d, _ = small
+    client = TestClient(create_app(d))
+    codes = [client.post("/login", data={"user": "alice", "password": f"wrong-password-{i}"},
+                         follow_redirects=False).status_code for i in range(6)]
+    assert codes == [401, 401, 401, 401, 429, 429]
 
 
 # -- path traversal -----------------------------------------------------------------------------
