@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from domain.authz import Perm, Resource
 from domain.clock import iso
-from domain.errors import GrantNotActive, InvalidInput, InvalidTransition, NotFound
+from domain.errors import GrantNotActive, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from domain.principals import SYSTEM, Principal
 
 if TYPE_CHECKING:
@@ -141,7 +141,28 @@ class GrantService:
     def view(self, actor: Principal, grant_id: str) -> Grant:
         grant = self.sync_expiry(self.get(grant_id))
         self.d.check(actor, Perm.GRANT_VIEW, grant.resource)
+        if not self._provider_may_see(actor, grant):
+            from audit import Action
+
+            reason = f"provider {actor.org} may view only grants over its own datasets"
+            self.d.record_refusal(Action.AUTH_DENIED, actor_id=actor.id, role=actor.role.value,
+                                  org=actor.org, targets=[("grant", grant.id)], reason=reason,
+                                  details={"permission": Perm.GRANT_VIEW.value})
+            raise PermissionDenied(reason)
         return grant
+
+    def _provider_may_see(self, actor: Principal, grant: Grant) -> bool:
+        """A data provider sees the grants that use its datasets (who uses its data, for
+        what), not the other grants of the domain."""
+        if actor.role.value != "provider":
+            return True
+        names = list(grant.columns)
+        if not names:
+            return False
+        marks = ",".join("?" * len(names))
+        row = self.d.store.one(f"SELECT count(*) AS n FROM datasets WHERE provider=? AND name IN ({marks})",
+                               (actor.org, *names))
+        return row["n"] > 0
 
     def list(self, actor: Principal, operator_id: str | None = None) -> list[Grant]:
         if operator_id is None and actor.org and actor.role.value == "operator_staff":
@@ -152,7 +173,8 @@ class GrantService:
         else:
             self.d.check(actor, Perm.GRANT_VIEW)
             rows = self.d.store.all("SELECT id FROM grants ORDER BY created_at")
-        return [self.sync_expiry(self.get(r["id"])) for r in rows]
+        grants = [self.sync_expiry(self.get(r["id"])) for r in rows]
+        return [g for g in grants if self._provider_may_see(actor, g)]
 
     # -- creating ---------------------------------------------------------------------
     def create(

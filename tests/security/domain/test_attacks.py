@@ -122,6 +122,18 @@ def test_reviewers_regulators_and_providers_stay_in_their_lane(world, people):
     assert d.grants.get(world.grant.id).status == GrantStatus.ACTIVE
 
 
+def test_a_provider_sees_only_the_grants_over_its_own_datasets(world, people):
+    d = world.domain
+    provider = people["provider"]  # zj-gongan provides population
+    only_enterprise = world.new_grant("op-other", columns={"enterprise": ("industry", "district")})
+    listed = {g.id for g in d.grants.list(provider)}
+    assert world.grant.id in listed and only_enterprise.id not in listed
+    assert d.grants.view(provider, world.grant.id).id == world.grant.id
+    with pytest.raises(PermissionDenied, match="its own datasets"):
+        d.grants.view(provider, only_enterprise.id)
+    assert only_enterprise.id in {g.id for g in d.grants.list(people["regulator"])}
+
+
 def test_nobody_becomes_the_system(world):
     with pytest.raises(InvalidInput):
         world.domain.principals.create(world.admin, principal_id="sys2", display_name="S", role="system")
