@@ -158,13 +158,8 @@ def _plan(final: rewrite.Rewritten, analyzer: Analyzer, scope: Scope, disclosure
     root_plan = next(p for p in analyzer.plans if p.is_root)
     tables = tuple(sorted(analyzer.tables))
     views = tuple((t, scope.get(t).view_columns()) for t in tables)
-    def text(node: exp.Expression | None) -> str:
-        return node.sql(dialect="duckdb", comments=False) if node is not None else ""
-
-    dropped, exact, exact_dropped = text(final.dropped), text(final.exact_root), text(final.exact_dropped)
-    final = final.root
     return seal_plan(Plan(
-        sql=final.sql(dialect="duckdb", comments=False),
+        sql=final.sql,
         tables=tables,
         datasets=tuple(scope.get(t).dataset for t in tables),
         output_columns=outputs,
@@ -172,7 +167,7 @@ def _plan(final: rewrite.Rewritten, analyzer: Analyzer, scope: Scope, disclosure
         k_enforced=root_plan.mode.value == "safe_core",
         reports_dropped=root_plan.mode.value == "safe_core",
         views=views,
-        dropped_sql=dropped,
-        exact_sql=exact,
-        exact_dropped_sql=exact_dropped,
+        dropped_sql=final.dropped_sql,
+        exact_sql=final.exact_sql,
+        exact_dropped_sql=final.exact_dropped_sql,
     ))

@@ -40,6 +40,7 @@ from domain.sql.decision import Disclosure
 from domain.sql.lineage import FROM_KEY, WITH_KEY, unparen
 
 CORE = "__aod_core"
+BOUNDS = "__aod_bounds"
 
 
 class RewriteRefused(Exception):
@@ -51,12 +52,13 @@ BITMAP_BITS = 64
 
 
 class Rewritten:
-    def __init__(self, root: exp.Expression, dropped: exp.Expression | None,
-                 exact_root: exp.Expression | None = None, exact_dropped: exp.Expression | None = None):
+    def __init__(self, root: exp.Expression, sql: str, dropped_sql: str = "", exact_sql: str = "",
+                 exact_dropped_sql: str = ""):
         self.root = root
-        self.dropped = dropped  # SELECT the count of final groups that failed the k rule [, undecided]
-        self.exact_root = exact_root        # set when `root` certifies: the exact version
-        self.exact_dropped = exact_dropped
+        self.sql = sql                  # DuckDB dialect
+        self.dropped_sql = dropped_sql  # SELECT the count of final groups that failed [, undecided]
+        self.exact_sql = exact_sql      # set when `sql` certifies: the exact version...
+        self.exact_dropped_sql = exact_dropped_sql
 
 
 def apply(plans: list[SelectPlan], root: exp.Expression, disclosure: Disclosure) -> Rewritten:
@@ -69,39 +71,61 @@ def apply(plans: list[SelectPlan], root: exp.Expression, disclosure: Disclosure)
             result = _gate_root(plan, disclosure)
         elif plan.mode is Mode.SAFE_CORE:
             plan.select.replace(gate(plan, disclosure))
-    return result or Rewritten(root, None)
+    return result or Rewritten(root, root.sql(dialect="duckdb", comments=False, copy=False))
 
 
 def _gate_root(plan: SelectPlan, disclosure: Disclosure) -> Rewritten:
-    exact = gate(plan, disclosure, select=plan.select.copy())
-    if not _certifies(plan, exact):
-        return Rewritten(exact, _dropped_query(exact))
+    counts = [node for p in plan.select.expressions for node in p.find_all(exp.Count)]
+    reused = [_reused_count(rep, counts) is not None for rep in plan.unit_reps]
+    if all(reused):  # the query counts every unit itself: the exact gate costs nothing more
+        exact = gate(plan, disclosure)
+        return Rewritten(exact, *render(exact))
     fast = gate(plan, disclosure, certify=True)
-    return Rewritten(fast, _dropped_query(fast, certify=True), exact, _dropped_query(exact))
+    sql, dropped = render(fast, certify=True)
+    return Rewritten(fast, sql, dropped, *_exact_twins(plan, disclosure, sql, dropped, reused))
 
 
-def _certifies(plan: SelectPlan, exact: exp.Select) -> bool:
-    """A certifying version pays off unless every unit's count is one the query makes anyway."""
-    aggregates = exact.args[FROM_KEY].this.this.expressions
-    return any(_reused_count(rep, [a.this for a in aggregates]) is None for rep in plan.unit_reps)
+def _exact_twins(plan: SelectPlan, d: Disclosure, sql: str, dropped: str,
+                 reused: list[bool]) -> tuple[str, str]:
+    """The exact version of the certifying SQL: each lower bound `__aod_lbI` becomes the exact
+    count(DISTINCT hash(unit)), so the same rule (lb >= k, n = 0 iff no unit) decides exactly.
+    Only the bound's own text changes; it must occur once in each query."""
+    for i, (rep, own) in enumerate(zip(plan.unit_reps, reused)):
+        if own:
+            continue
+        alias = f' AS "__aod_lb{i}"'
+        bound = unit_bound(rep, d.min_group_size).sql(dialect="duckdb", comments=False, copy=False) + alias
+        count = exp.Count(this=exp.Distinct(expressions=[unit_hash(rep)])).sql(dialect="duckdb", copy=False) + alias
+        if sql.count(bound) != 1 or dropped.count(bound) != 1:
+            raise RewriteRefused("the query could not be rewritten for the k rule")
+        sql, dropped = sql.replace(bound, count), dropped.replace(bound, count)
+    return sql, dropped
 
 
-def _dropped_query(outer: exp.Select, certify: bool = False) -> exp.Select:
-    core = outer.args[FROM_KEY].this.copy()
-    ok = exp.column("__aod_ok", table=CORE, quoted=True)
-    failed = exp.Sum(this=exp.Case(ifs=[exp.If(this=ok, true=exp.Literal.number(0))],
-                                   default=exp.Literal.number(1)))
-    expressions = [exp.alias_(exp.Coalesce(this=failed, expressions=[exp.Literal.number(0)]), "dropped",
-                              quoted=True)]
+_PLACEHOLDER = exp.Select(expressions=[exp.column("__aod_placeholder", quoted=True)])
+
+
+def render(outer: exp.Select, certify: bool = False) -> tuple[str, str]:
+    """(the query, the query counting its failed [and undecided] groups) as DuckDB SQL, the core
+    rendered once for both."""
+    sub = outer.args[FROM_KEY].this
+    core = sub.this
+    core_sql = core.sql(dialect="duckdb", comments=False, copy=False)
+    token = _PLACEHOLDER.sql(dialect="duckdb")
+    sub.set("this", _PLACEHOLDER.copy())
+    try:
+        outer_sql = outer.sql(dialect="duckdb", comments=False, copy=False)
+    finally:
+        sub.set("this", core)
+    if outer_sql.count(token) != 1:
+        raise RewriteRefused("the query could not be rewritten for the k rule")
+    with_ = outer.args.get(WITH_KEY)
+    prefix = with_.sql(dialect="duckdb", comments=False, copy=False) + " " if with_ is not None else ""
+    counts = 'COALESCE(SUM(CASE WHEN "__aod_core"."__aod_ok" THEN 0 ELSE 1 END), 0) AS "dropped"'
     if certify:
-        undecided = exp.Max(this=exp.column(UNDECIDED, table=CORE, quoted=True))
-        expressions.append(exp.alias_(exp.Coalesce(this=undecided, expressions=[exp.Literal.number(0)]),
-                                      "undecided", quoted=True))
-    query = exp.Select(expressions=expressions)
-    query.set(FROM_KEY, exp.From(this=core))
-    if outer.args.get(WITH_KEY) is not None:
-        query.set(WITH_KEY, outer.args[WITH_KEY].copy())
-    return query
+        counts += f', COALESCE(MAX("__aod_core"."{UNDECIDED}"), 0) AS "undecided"'
+    dropped = f'{prefix}SELECT {counts} FROM ({core_sql}) AS "{CORE}"'
+    return outer_sql.replace(token, core_sql), dropped
 
 
 def is_count_like(node: exp.Expression) -> bool:
@@ -307,22 +331,40 @@ def _core_select(select: exp.Select, lifter: _Lifter, plan: SelectPlan, d: Discl
     expressions = [exp.alias_(key.copy(), f"__aod_g{i}", quoted=True) for i, key in enumerate(lifter.keys)]
     expressions += [exp.alias_(agg, f"__aod_a{j}", quoted=True) for j, agg in enumerate(lifter.aggregates)]
     reused = [_reused_count(rep, lifter.aggregates) for rep in plan.unit_reps]
+    if certify:
+        return _certifying_core(select, expressions, reused, plan, d)
     counts = [r.copy() if r is not None else exp.Count(this=exp.Distinct(expressions=[unit_hash(rep)]))
               for r, rep in zip(reused, plan.unit_reps)]
-    undecided = None
-    if certify:
-        bounds = [(r.copy(), r.copy()) if r is not None else
-                  (unit_bound(rep, d.min_group_size), exp.Count(this=unit_hash(rep)))
-                  for r, rep in zip(reused, plan.unit_reps)]
-        ok, undecided = certify_rule(bounds, d.min_group_size)
-    else:
-        ok = k_rule(counts, d.min_group_size)
+    ok = k_rule(counts, d.min_group_size)
     expressions.append(exp.alias_(ok.copy(), "__aod_ok", quoted=True))
     if plan.is_root:
         expressions.append(exp.alias_(_groups_failing(ok), "__aod_dropped", quoted=True))
-    if undecided is not None:
-        expressions.append(exp.alias_(_groups_where(undecided), UNDECIDED, quoted=True))
-    core = exp.Select(expressions=expressions)
+    return _grouped(exp.Select(expressions=expressions), select)
+
+
+def _certifying_core(select: exp.Select, expressions: list[exp.Expression], reused: list,
+                     plan: SelectPlan, d: Disclosure) -> exp.Select:
+    """SELECT *, <released> AS __aod_ok, <dropped>, <undecided> FROM (SELECT <keys>, <aggregates>,
+    <lower bound> AS __aod_lbI, <rows with a unit> AS __aod_nI ... GROUP BY ...) AS __aod_bounds"""
+    bounds = []
+    for i, (r, rep) in enumerate(zip(reused, plan.unit_reps)):
+        lo = r.copy() if r is not None else unit_bound(rep, d.min_group_size)
+        hi = r.copy() if r is not None else exp.Count(this=unit_hash(rep))
+        expressions += [exp.alias_(lo, f"__aod_lb{i}", quoted=True), exp.alias_(hi, f"__aod_n{i}", quoted=True)]
+        bounds.append((exp.column(f"__aod_lb{i}", table=BOUNDS, quoted=True),
+                       exp.column(f"__aod_n{i}", table=BOUNDS, quoted=True)))
+    inner = _grouped(exp.Select(expressions=expressions), select)
+    ok, undecided = certify_rule(bounds, d.min_group_size)
+    core = exp.Select(expressions=[exp.Star(), exp.alias_(ok, "__aod_ok", quoted=True),
+                                   exp.alias_(_groups_failing(ok), "__aod_dropped", quoted=True),
+                                   exp.alias_(_groups_where(undecided), UNDECIDED, quoted=True)])
+    core.set(FROM_KEY, exp.From(this=exp.Subquery(
+        this=inner, alias=exp.TableAlias(this=exp.to_identifier(BOUNDS, quoted=True)))))
+    return core
+
+
+def _grouped(core: exp.Select, select: exp.Select) -> exp.Select:
+    """`core` reading what `select` reads, grouped as it is."""
     for key in (FROM_KEY, "joins", "where", "group", "having"):
         if select.args.get(key) is not None:
             core.set(key, select.args[key])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -119,7 +121,11 @@ def run_plan(plan: Plan, run: Callable[[str], pa.Table]) -> tuple[pa.Table, Call
 
     A plan whose SQL certifies the k rule (`exact_sql` set) carries the number of groups its
     bounds could not decide; if there is any, the exact SQL runs instead and its result is the
-    answer. Certified rows are exactly the rows the exact SQL keeps, so both ways agree."""
+    answer. Certified rows are exactly the rows the exact SQL keeps, so both ways agree. A plan
+    that needed the exact SQL once (same fingerprint) goes straight to it afterwards."""
+    if plan.exact_sql and _needed_exact(plan.fingerprint):  # undecided last time: likely again
+        table = _without_undecided(run(plan.exact_sql))
+        return table, lambda: _first(run(plan.exact_dropped_sql), 0)
     table = run(plan.sql)
     if not plan.exact_sql:
         return table, lambda: _first(run(plan.dropped_sql), 0)
@@ -132,9 +138,35 @@ def run_plan(plan: Plan, run: Callable[[str], pa.Table]) -> tuple[pa.Table, Call
         counts = run(plan.dropped_sql)
         undecided = _first(counts, 1)
     if undecided:
-        return run(plan.exact_sql), lambda: _first(run(plan.exact_dropped_sql), 0)
-    table = table.remove_column(len(names) - 1)
+        _remember_exact(plan.fingerprint)
+        table = _without_undecided(run(plan.exact_sql))
+        return table, lambda: _first(run(plan.exact_dropped_sql), 0)
+    table = _without_undecided(table)
     return table, lambda: _first(counts if counts is not None else run(plan.dropped_sql), 0)
+
+
+_EXACT_PLANS: "OrderedDict[str, None]" = OrderedDict()  # plans whose bounds left groups undecided
+_EXACT_LOCK = threading.Lock()
+EXACT_MEMORY = 1024
+
+
+def _needed_exact(fingerprint: str) -> bool:
+    with _EXACT_LOCK:
+        return fingerprint in _EXACT_PLANS
+
+
+def _remember_exact(fingerprint: str) -> None:
+    with _EXACT_LOCK:
+        _EXACT_PLANS[fingerprint] = None
+        _EXACT_PLANS.move_to_end(fingerprint)
+        while len(_EXACT_PLANS) > EXACT_MEMORY:
+            _EXACT_PLANS.popitem(last=False)
+
+
+def _without_undecided(table: pa.Table) -> pa.Table:
+    if not table.column_names or table.column_names[-1] != UNDECIDED:
+        raise EngineFailed("the engine's result lacks the k-rule certification column")
+    return table.remove_column(table.num_columns - 1)
 
 
 def _first(table: pa.Table, column: int) -> int:

@@ -16,10 +16,14 @@ from typing import Any
 from domain.sql.engines.base import Engine, SqlEngineError
 
 
-def _duckdb(_config: Mapping[str, Any]) -> Engine:
+def _duckdb(config: Mapping[str, Any]) -> Engine:
+    from domain.rawstore import shared_cache
     from domain.sql.engines.duckdb_engine import DuckDBEngine
 
-    return DuckDBEngine()
+    size = config.get("raw_cache_bytes")
+    if size is not None and int(size) <= 0:
+        return DuckDBEngine(cache=None)  # every query decrypts (DuckDB streams the encrypted files)
+    return DuckDBEngine(cache=shared_cache(None if size is None else int(size)))
 
 
 def _spark(config: Mapping[str, Any]) -> Engine:
@@ -37,8 +41,9 @@ ENGINES: dict[str, Callable[[Mapping[str, Any]], Engine]] = {"duckdb": _duckdb, 
 
 
 class EngineProvider:
-    """Configuration keys: engine ('duckdb' | 'spark'), spark_master, spark_connect_url,
-    spark_driver_memory, spark_session (an existing session to reuse)."""
+    """Configuration keys: engine ('duckdb' | 'spark'), raw_cache_bytes (DuckDB's decrypted-column
+    cache, default 2 GiB, 0 = none), spark_master, spark_connect_url, spark_driver_memory,
+    spark_session (an existing session to reuse)."""
 
     def __init__(self, config: Mapping[str, Any] | None = None):
         self.config = dict(config or {})
@@ -51,7 +56,7 @@ class EngineProvider:
 
     @classmethod
     def from_domain_config(cls, domain_config: Any, **overrides: Any) -> "EngineProvider":
-        keys = ("engine", "spark_master", "spark_connect_url")
+        keys = ("engine", "spark_master", "spark_connect_url", "raw_cache_bytes")
         return cls({**{k: getattr(domain_config, k, None) for k in keys}, **overrides})
 
     def create_engine(self) -> Engine:

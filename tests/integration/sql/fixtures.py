@@ -95,6 +95,15 @@ def duckdb_engine():
 
 
 @pytest.fixture(scope="session")
+def duckdb_streaming_engine():
+    """DuckDB decrypting the files itself while scanning (no decrypted-column cache): the path
+    for datasets larger than the cache."""
+    from domain.sql.engines.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(cache=None)
+
+
+@pytest.fixture(scope="session")
 def spark_engine(spark_session):
     from domain.sql.engines.spark_engine import SparkEngine
 
@@ -102,6 +111,6 @@ def spark_engine(spark_session):
     return SparkEngine(spark_session, driver_memory="2g", extra_conf=SPARK_TEST_CONF)
 
 
-@pytest.fixture(scope="session", params=["duckdb", "spark"])
+@pytest.fixture(scope="session", params=["duckdb", "duckdb_streaming", "spark"])
 def engine(request):
     return request.getfixturevalue(f"{request.param}_engine")

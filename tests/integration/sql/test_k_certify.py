@@ -77,7 +77,10 @@ def visits_source(visits, tmp_path_factory):
 QUERY = "SELECT grp, count(*) AS n FROM visits GROUP BY grp"
 
 
-def test_engines_keep_exactly_the_groups_with_k_units(engine, visits, visits_source, limits):
+def test_engines_keep_exactly_the_groups_with_k_units(engine, visits, visits_source, limits, monkeypatch):
+    from domain.sql.engines import base
+
+    monkeypatch.setattr(base, "_EXACT_PLANS", base.OrderedDict())  # certify first, on every engine
     decision = check(QUERY, visits_scope())
     assert decision.allowed and decision.plan.exact_sql  # a certifying plan with its exact twin
     result = engine.execute(decision, visits_source, limits)
@@ -96,15 +99,23 @@ def test_certifying_sql_alone_never_releases_a_small_group(visits):
     assert alone.column(alone.num_columns - 1)[0].as_py() > 0  # "below" and "one" are undecided
 
 
-def test_undecided_groups_run_the_exact_sql(visits):
+def test_undecided_groups_run_the_exact_sql(visits, monkeypatch):
+    from domain.sql.engines import base
+
+    monkeypatch.setattr(base, "_EXACT_PLANS", base.OrderedDict())
     plan = check(QUERY, visits_scope()).plan
     run, calls = plain_runner(visits)
     table, _ = run_plan(plan, run)
     assert calls == [plan.sql, plan.exact_sql]
     assert "__aod_undecided" not in table.column_names
+    again, _ = run_plan(plan, run)  # the same plan again: straight to the exact SQL
+    assert calls[2:] == [plan.exact_sql] and again.equals(table)
 
 
-def test_clear_groups_take_one_pass():
+def test_clear_groups_take_one_pass(monkeypatch):
+    from domain.sql.engines import base
+
+    monkeypatch.setattr(base, "_EXACT_PLANS", base.OrderedDict())
     data = visits_table([("a", 300, 2), ("b", 200, 3), ("c", 2, 2)])  # large, large, fewer rows than k
     plan = check(QUERY, visits_scope()).plan
     run, calls = plain_runner(data)
@@ -114,7 +125,10 @@ def test_clear_groups_take_one_pass():
     assert table.column_names[-1] == "__aod_dropped" and table.column(table.num_columns - 1)[0].as_py() == 1
 
 
-def test_empty_result_counts_through_the_dropped_queries():
+def test_empty_result_counts_through_the_dropped_queries(monkeypatch):
+    from domain.sql.engines import base
+
+    monkeypatch.setattr(base, "_EXACT_PLANS", base.OrderedDict())
     data = visits_table([("a", 9, 30), ("b", 2, 2)])  # nothing passes; "a" is undecided
     plan = check(QUERY, visits_scope()).plan
     run, calls = plain_runner(data)
@@ -144,6 +158,9 @@ def test_a_large_k_uses_enough_bins():
 @given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 6)), min_size=1, max_size=12),
        st.sampled_from([2, 5, 10, 20]))
 def test_certify_then_exact_equals_the_exact_rule(shapes, k):
+    from domain.sql.engines import base
+
+    base._EXACT_PLANS.clear()  # certify first in every example
     data = visits_table([(f"g{i}", units, rows) for i, (units, rows) in enumerate(shapes) if units])
     if data.num_rows == 0:
         return
