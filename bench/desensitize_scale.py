@@ -9,6 +9,10 @@ its wall time and peak RSS (`ru_maxrss`). The baseline, in the same run and on t
 file, is a plain streaming copy (read the batches, write them to Parquet with the same
 writer and compression): the ratio says what desensitizing costs over just moving the data.
 Memory that does not grow with the file shows as (nearly) the same peak RSS at both sizes.
+
+CPU seconds (user + system, all threads of the child) are printed too: on a shared machine
+they drift much less than wall time, and CPU / 2 is about what the run takes on 2 idle cores
+kept busy.
 """
 
 from __future__ import annotations
@@ -65,7 +69,9 @@ def main() -> None:
     if args.child:
         mode, src, dest = args.child
         result = (child_desensitize if mode == "desensitize" else child_copy)(src, dest)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["peak_rss_mb"] = usage.ru_maxrss / 1024
+        result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
         print(json.dumps(result))
         return
 
@@ -85,8 +91,10 @@ def main() -> None:
             des = run_child("desensitize", src, work / "out.parquet")
             print(f"{rows:>11,} rows ({src.stat().st_size / 2**20:,.0f} MiB, made in {made:.0f} s): "
                   f"desensitize {des['seconds']:6.1f} s ({rows / des['seconds']:,.0f} rows/s, peak RSS "
-                  f"{des['peak_rss_mb']:,.0f} MiB); plain copy {copy['seconds']:5.1f} s (peak RSS "
-                  f"{copy['peak_rss_mb']:,.0f} MiB); ratio desensitize/copy {des['seconds'] / copy['seconds']:.1f}x")
+                  f"{des['peak_rss_mb']:,.0f} MiB, CPU {des['cpu_seconds']:.1f} s); plain copy "
+                  f"{copy['seconds']:5.1f} s (peak RSS {copy['peak_rss_mb']:,.0f} MiB, CPU {copy['cpu_seconds']:.1f} s); "
+                  f"ratio desensitize/copy {des['seconds'] / copy['seconds']:.1f}x; load now "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
             for name in ("copy.parquet", "out.parquet"):
                 (work / name).unlink(missing_ok=True)
     finally:

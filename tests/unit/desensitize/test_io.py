@@ -88,3 +88,21 @@ def test_atomic_writer_leaves_nothing_on_error(tmp_path):
     with AtomicParquetWriter(dest, schema) as w:
         w.write(pa.table({"a": [1]}))
     assert pq.read_table(dest).num_rows == 1 and len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("group_rows, batch_size", [(700, 3000), (5000, 1000), (10000, 10000), (3, 262144)])
+def test_parquet_batches_are_read_group_by_group_and_lose_nothing(tmp_path, group_rows, batch_size):
+    table = pa.table({"a": list(range(10000)), "b": [str(i) for i in range(10000)]})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=group_rows)
+    batches = list(open_source(tmp_path / "t.parquet").batches(batch_size))
+    assert all(0 < b.num_rows <= batch_size for b in batches)
+    assert pa.Table.from_batches(batches).equals(table)
+
+
+def test_parquet_sample_reads_the_head_of_each_picked_group(tmp_path):
+    table = pa.table({"a": list(range(100_000))})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=10_000)
+    sample = sample_table(tmp_path / "t.parquet", 3000)
+    firsts = sorted({v // 10_000 for v in sample.column("a").to_pylist()})
+    assert sample.num_rows == 3000 and len(firsts) == 3
+    assert sample.column("a").to_pylist() == [g * 10_000 + i for g in firsts for i in range(1000)]
