@@ -59,6 +59,11 @@ class Job:
             time.sleep(poll)
         return self
 
+    def cancel(self) -> "Job":
+        """Stop a queued or running job now; it ends `cancelled` and releases nothing."""
+        self._update(self._client._transport.json("POST", f"/v1/jobs/{self.job_id}/cancel"))
+        return self
+
     def output(self, name: str) -> Output:
         for out in self.outputs:
             if out.name == name:

@@ -115,8 +115,8 @@ def test_only_the_authority_and_the_operators_staff_may_cancel(world, client, tm
 
 def test_the_tenant_cancels_its_own_job_through_the_gateway(world, client, tmp_path):
     job_id = start_slow_job(world, client, tmp_path)
-    info = client._transport.json("POST", f"/v1/jobs/{job_id}/cancel")  # the SDK's wire call
-    assert info["state"] == "cancelled"
+    job = client.job(job_id).cancel()  # the SDK's Job.cancel()
+    assert job.state == "cancelled" and job.finished
     assert wait_sandbox_gone(world, job_id) < 15  # the runner in this process killed it
     assert_cancelled(world, job_id, f"cancelled by alice from tenant {TENANT}")
 
