@@ -56,7 +56,7 @@ QUERIES = {
                     "avg(s.amount) AS mean_amount FROM social_insurance s JOIN population p "
                     "ON s.id_number = p.id_number GROUP BY 1, 2, 3, 4"),
 }
-ANALYSIS_MIX = list(QUERIES.values()) + [
+ANALYSIS_MIX = [QUERIES["join+group"], QUERIES["join+group+distinct"]] + [
     "SELECT id_number FROM population",
     "SELECT district, count(*) FROM population WHERE id_number = '330100000000000001' GROUP BY 1",
     "WITH per AS (SELECT id_number, sum(amount) t FROM social_insurance GROUP BY id_number) "
