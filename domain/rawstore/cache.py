@@ -41,6 +41,7 @@ from domain.rawstore.store import RawDataset, decryption_properties
 
 DEFAULT_MAX_BYTES = 2 << 30
 DEFAULT_IDLE_SECONDS = 900.0
+READ_GROUPS = 16  # row groups decrypted per read (~1M rows): parallel, and a bounded overshoot
 _CACHES: "weakref.WeakSet[DecryptedCache]" = weakref.WeakSet()
 _SHARED: "DecryptedCache | None" = None
 _SHARED_LOCK = threading.Lock()
@@ -119,8 +120,9 @@ class DecryptedCache:
         props = decryption_properties(dataset.dataset_key)
         for raw_file in dataset.files:
             handle = pq.ParquetFile(raw_file.path, decryption_properties=props)
-            for group in range(handle.num_row_groups):
-                chunk = handle.read_row_group(group, columns=columns)
+            groups = list(range(handle.num_row_groups))
+            for start in range(0, len(groups), READ_GROUPS):  # several at once: decoded in parallel
+                chunk = handle.read_row_groups(groups[start:start + READ_GROUPS], columns=columns)
                 size += chunk.nbytes
                 if size > budget:
                     return False
