@@ -30,6 +30,7 @@ class DomainConfig:
     max_result_rows: int = 100_000
     spark_master: str = "local[2]"
     spark_connect_url: str = ""
+    raw_cache_bytes: int = 2 << 30     # decrypted columns kept in the server's memory (0: none)
     # Identity.
     token_ttl_hours: int = 12
     login_max_failures: int = 5        # failed logins in a row before a user id is locked
@@ -59,6 +60,8 @@ class DomainConfig:
             raise InvalidInput(f"engine must be 'duckdb' or 'spark', not {self.engine!r}")
         if self.tenant_backend not in ("bwrap", "docker"):
             raise InvalidInput("tenant_backend must be 'bwrap' or 'docker'")
+        if self.raw_cache_bytes < 0:
+            raise InvalidInput("raw_cache_bytes must be >= 0 (0 keeps nothing decrypted in memory)")
         if not 1 <= self.login_max_failures <= 100 or not 1 <= self.login_lockout_minutes <= 1440:
             raise InvalidInput("login_max_failures must be 1-100 and login_lockout_minutes 1-1440")
         if self.sample_k < 2 or not 0 < self.sample_fraction <= 1:

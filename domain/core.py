@@ -32,9 +32,10 @@ class Domain:
         self.clock = clock
         self.audit_log = AuditLog.for_home(self.home)
         self.store = Store(self.home / CONTROL_DB, clock, self.audit_log)
-        self.keys = KeyStore(self.home / "keys", self.store)
+        self.keys = KeyStore(self.home / "keys", self.store, on_destroy=self._key_destroyed)
         self.grant_hooks: list = []  # callbacks (grant_id, new_status) after a grant changes
         self.grant_hooks.append(self._grant_changed_for_tenants)
+        self.grant_hooks.append(self._grant_changed_for_raw_cache)
         self.demo_extensions: list = []  # callables (run, domain, grant) adding demo steps
         self.server_extensions: list = []  # callables (fastapi_app) adding routers of other packages
         outbox.ensure_schema(self.store._conn())
@@ -156,6 +157,22 @@ class Domain:
         """A suspended grant suspends its tenants; a terminated or expired one terminates them."""
         if getattr(new_status, "value", new_status) in ("suspended", "terminated", "expired"):
             self.tenancy.on_grant_change(grant_id, new_status)
+
+    def _grant_changed_for_raw_cache(self, grant_id: str, new_status) -> None:
+        """Decrypted columns kept in memory for queries go when a grant reading them stops
+        being usable (other grants reload them from the encrypted files)."""
+        if getattr(new_status, "value", new_status) in ("suspended", "terminated", "expired"):
+            from domain import rawstore
+
+            for name in self.grants.get(grant_id).columns:
+                rawstore.evict(self.catalog.raw_dir(name))
+
+    def _key_destroyed(self, purpose: str, owner: str) -> None:
+        """A destroyed dataset key takes the dataset's decrypted columns with it at once."""
+        if purpose == "dataset":
+            from domain import rawstore
+
+            rawstore.evict(self.catalog.raw_dir(owner))
 
     # -- helpers shared by the services -----------------------------------------------
     def today(self) -> date:

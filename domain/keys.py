@@ -32,9 +32,10 @@ def create_master_key(keys_dir: Path) -> None:
 
 
 class KeyStore:
-    def __init__(self, keys_dir: Path, store: Store):
+    def __init__(self, keys_dir: Path, store: Store, on_destroy=None):
         self.keys_dir = keys_dir
         self.store = store
+        self.on_destroy = on_destroy  # (purpose, owner): drop what was derived from the key
 
     def _master(self) -> bytes:
         path = self.keys_dir / MASTER_KEY_FILE
@@ -87,6 +88,8 @@ class KeyStore:
 
     def destroy(self, tx: Tx, purpose: str, owner: str) -> bool:
         cur = tx.execute("DELETE FROM data_keys WHERE purpose=? AND owner=?", (purpose, owner))
+        if self.on_destroy is not None:  # at once, even if the transaction later rolls back:
+            self.on_destroy(purpose, owner)  # a dropped cache entry only costs a reload
         return cur.rowcount > 0
 
     def scrub_wal(self) -> None:

@@ -7,7 +7,8 @@ in use lets a long-running domain server decrypt each dataset once instead of on
 
 What is kept, and for how long:
 
-- per column of an opened dataset, keyed by (folder, key id, content hash) *and* a fingerprint
+- per column of an opened dataset, keyed by (folder, key id, content hash, each file's inode,
+  size and mtime) *and* a fingerprint
   of the dataset key: only a caller that opened the dataset with its current key (the manifest
   MAC verifies) finds an entry; a rotated key misses (and the old entry ages out);
 - within `max_bytes` (least recently used columns go first); a dataset whose columns do not fit
@@ -58,7 +59,7 @@ class CacheStats:
 
 @dataclass
 class _Entry:
-    dataset: tuple[str, str, str]   # (folder, key id, content hash)
+    dataset: tuple                  # (folder, key id, content hash, file stamps)
     fingerprint: str                # of the dataset key
     data: pa.ChunkedArray
     used_at: float
@@ -184,8 +185,15 @@ class DecryptedCache:
             return CacheStats(len(self._entries), self._bytes, self._hits, self._misses, self._refusals)
 
 
-def _identity(dataset: RawDataset) -> tuple[str, str, str]:
-    return (str(Path(dataset.directory).resolve()), dataset.key_id, dataset.sha256)
+def _identity(dataset: RawDataset) -> tuple:
+    """(folder, key id, content hash, files' stamps): a file replaced or changed on disk since
+    it was decrypted (inode, size or mtime) misses, so damage at rest is found by the next
+    query's decryption instead of being hidden by the cache."""
+    stamps = []
+    for raw_file in dataset.files:
+        st = Path(raw_file.path).stat()
+        stamps.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return (str(Path(dataset.directory).resolve()), dataset.key_id, dataset.sha256, tuple(stamps))
 
 
 def _fingerprint(key: bytes) -> str:

@@ -199,3 +199,31 @@ def test_a_query_that_breaks_is_on_the_record(world, copy_grant, damage):
             with d.store.transaction() as tx:
                 d.keys.insert(tx, "dataset", "enterprise_copy", wrapped)
     assert d.queries.run(world.alice, copy_grant.id, sql).rows >= 0
+
+
+def test_decrypted_columns_leave_memory_when_the_grant_stops_or_the_key_is_destroyed(world, copy_grant):
+    from domain import rawstore
+
+    d = world.domain
+    sql = "SELECT industry, count(*) AS n FROM enterprise_copy GROUP BY industry"
+    cache = rawstore.shared_cache()
+    raw = d.catalog.raw_dir("enterprise_copy")
+
+    def kept() -> int:  # columns of enterprise_copy held decrypted (evict counts and drops them)
+        return cache.evict(raw)
+
+    d.queries.run(world.alice, copy_grant.id, sql)
+    assert kept() > 0
+    d.queries.run(world.alice, copy_grant.id, sql)
+    d.grants.suspend(world.admin, copy_grant.id, "risk found")
+    assert kept() == 0
+    d.grants.resume(world.admin, copy_grant.id, "cleared")
+    d.queries.run(world.alice, copy_grant.id, sql)
+    wrapped = d.store.one("SELECT wrapped FROM data_keys WHERE owner='enterprise_copy'")["wrapped"]
+    with d.store.transaction() as tx:
+        d.keys.destroy(tx, "dataset", "enterprise_copy")
+    try:
+        assert kept() == 0
+    finally:
+        with d.store.transaction() as tx:
+            d.keys.insert(tx, "dataset", "enterprise_copy", wrapped)
