@@ -354,6 +354,7 @@ def _print_frame(run: DemoRun, title: str, frame) -> None:
 
 def _audit(run: DemoRun, domain) -> None:
     log = domain.audit_log
+    log.checkpoint()  # a tree head signed now covers every event of the demo
     report = log.verify(log.public_key)
     events = log.query()
     table = Table("#", "time", "actor", "action", "outcome", "targets")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -56,22 +57,32 @@ def _mount_export_review(app: FastAPI, domain) -> None:
 
 
 ENFORCE_EVERY_S = 0.5
+HEAD_CHECK_EVERY_S = 5.0  # tree heads due by time (every T seconds) are signed even when idle
 
 
 def _tenant_host(domain):
     """The server hosts the tenants it starts: every half second it closes those whose recorded
-    status is no longer `running` (changed by any process); on shutdown it stops them all."""
+    status is no longer `running` (changed by any process); on shutdown it stops them all.
+    The same loop signs audit tree heads that are due by time, so events appended just before
+    the server went idle are covered by a signed head within T seconds."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         done = threading.Event()
 
         def enforce() -> None:
+            next_head = time.monotonic()
             while not done.wait(ENFORCE_EVERY_S):
                 try:
                     domain.tenancy.enforce()
                 except Exception as exc:  # noqa: BLE001 - keep enforcing; the kind only is logged
                     log.error("tenant enforcement failed: %s", type(exc).__name__)
+                if time.monotonic() >= next_head:  # an idle server still signs its last events
+                    next_head = time.monotonic() + HEAD_CHECK_EVERY_S
+                    try:
+                        domain.audit_log.maybe_checkpoint()
+                    except Exception as exc:  # noqa: BLE001
+                        log.error("signing a due audit tree head failed: %s", type(exc).__name__)
 
         thread = threading.Thread(target=enforce, name="aod-tenant-enforcer", daemon=True)
         thread.start()

@@ -164,3 +164,24 @@ def test_a_malformed_body_is_a_one_line_error_without_its_values(client):
     assert r.status_code in (400, 422)
     assert "330106199001011234" not in r.text
     _one_line_error(r)
+
+
+def test_an_idle_server_signs_a_tree_head_over_its_last_events(tmp_path, monkeypatch):
+    """Tree heads are due every T seconds; an append checks that, and so does the server's
+    housekeeping loop, so the last events before a quiet spell do not stay unsigned."""
+    import time
+
+    from domain.server import app as server_app
+    from tests.factories import new_domain
+
+    monkeypatch.setattr(server_app, "HEAD_CHECK_EVERY_S", 0.2)
+    d = new_domain(tmp_path / "home")
+    d.audit_log.update_settings(checkpoint_every_seconds=1)
+    with TestClient(create_app(d)) as client:
+        _token(client, "admin", ADMIN_PASSWORD)  # appends auth.login, then the server is idle
+        size = d.audit_log.size()
+        assert d.audit_log.latest_checkpoint().size < size
+        deadline = time.monotonic() + 15
+        while d.audit_log.latest_checkpoint().size < size and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert d.audit_log.latest_checkpoint().size == size
