@@ -118,15 +118,8 @@ def normalize_steps(expr: str) -> list[str]:
     translate() costs about 0.05 µs per character of its table per row, so each step only
     works on the rows that need it (full-width characters are rare).
     """
-    wide, narrow = sql_literal("".join(_WIDE)), sql_literal(NORM_TO[: len(_WIDE)])
-    seps = sql_literal(_class(SEPARATORS))
-    lower, upper = sql_literal("".join(_LOWER)), sql_literal("".join(_LOWER).upper())
-    return [
-        f"CASE WHEN regexp_matches({expr}, {sql_literal(_class(''.join(_WIDE)))}) "
-        f"THEN translate({expr}, {wide}, {narrow}) ELSE {expr} END",
-        f"CASE WHEN regexp_matches({{x}}, {seps}) THEN regexp_replace({{x}}, {seps}, '', 'g') ELSE {{x}} END",
-        f"CASE WHEN regexp_matches({{x}}, '[a-z]') THEN translate({{x}}, {lower}, {upper}) ELSE {{x}} END",
-    ]
+    first, *rest = _steps(None)
+    return [first.replace("{x}", expr)] + rest
 
 
 def dirty_sql(expr: str) -> str:
@@ -142,14 +135,22 @@ def flagged_normalize_steps(dirty: str) -> list[str]:
     For stacked SELECTs (`transforms.Lets`): one regular-expression test per row, and only the
     few dirty rows pay for the steps. Several times cheaper than `normalize_sql`'s lambdas.
     """
+    return _steps(dirty)
+
+
+def _steps(dirty: str | None) -> list[str]:
+    """The three normalisation steps (`{x}` = the previous value); with `dirty`, a row is left
+    alone unless that boolean SQL value is true (the separator step then needs no test)."""
     wide, narrow = sql_literal("".join(_WIDE)), sql_literal(NORM_TO[: len(_WIDE)])
     seps = sql_literal(_class(SEPARATORS))
     lower, upper = sql_literal("".join(_LOWER)), sql_literal("".join(_LOWER).upper())
+    guard = f"{dirty} AND " if dirty else ""
     return [
-        f"CASE WHEN {dirty} AND regexp_matches({{x}}, {sql_literal(_class(''.join(_WIDE)))}) "
+        f"CASE WHEN {guard}regexp_matches({{x}}, {sql_literal(_class(''.join(_WIDE)))}) "
         f"THEN translate({{x}}, {wide}, {narrow}) ELSE {{x}} END",
-        f"CASE WHEN {dirty} THEN regexp_replace({{x}}, {seps}, '', 'g') ELSE {{x}} END",
-        f"CASE WHEN {dirty} AND regexp_matches({{x}}, '[a-z]') THEN translate({{x}}, {lower}, {upper}) ELSE {{x}} END",
+        f"CASE WHEN {dirty or f'regexp_matches({{x}}, {seps})'} "
+        f"THEN regexp_replace({{x}}, {seps}, '', 'g') ELSE {{x}} END",
+        f"CASE WHEN {guard}regexp_matches({{x}}, '[a-z]') THEN translate({{x}}, {lower}, {upper}) ELSE {{x}} END",
     ]
 
 
