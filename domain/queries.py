@@ -59,12 +59,10 @@ class QueryService:
         privacy unit and disclosure settings (the dataset's own k, never below the domain's),
         and every column of the datasets made from its operator's approved imports (R15)."""
         from domain.sql import ColumnGrant, DatasetScope, Scope, sql_type_of
-        from domain.tenancy.imports import operator_datasets
+        from domain.tenancy.imports import grant_datasets
 
         datasets = []
-        own = {name: tuple(c.name for c in self.d.catalog.get(name).columns)
-               for name in operator_datasets(self.d, grant.operator_id) if name not in grant.columns}
-        for name, columns in sorted({**grant.columns, **own}.items()):
+        for name, columns in grant_datasets(self.d, grant).items():  # the set jobs and samples see
             ds = self.d.catalog.get(name)
             by_name = {c.name: c for c in ds.columns}
             datasets.append(DatasetScope(

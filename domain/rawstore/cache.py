@@ -8,9 +8,9 @@ in use lets a long-running domain server decrypt each dataset once instead of on
 What is kept, and for how long:
 
 - per column of an opened dataset, keyed by (folder, key id, content hash, each file's inode,
-  size and mtime) *and* a fingerprint
-  of the dataset key: only a caller that opened the dataset with its current key (the manifest
-  MAC verifies) finds an entry; a rotated key misses (and the old entry ages out);
+  size and mtime) *and* a fingerprint of the dataset key: only a caller that opened the dataset
+  with its current key (the manifest MAC verifies) finds an entry; a rotated key or a file
+  changed on disk misses (and the old entry ages out);
 - within `max_bytes` (least recently used columns go first); a dataset whose columns do not fit
   is not cached at all (`table()` returns None and the engine streams the encrypted files);
 - never on disk, never longer than `idle_seconds` after its last use (swept on every call), and
