@@ -4,7 +4,8 @@ After `login_max_failures` failed logins in a row for one user id, logins for th
 refused for `login_lockout_minutes`, even with the right password, and without spending a
 password hash on them. Unknown ids are throttled exactly like known ones, so the answer never
 tells whether an account exists. The typed id is attacker-controlled text: only a SHA-256 of
-it is stored. A successful login clears the count; the authority can clear a lock early.
+it is stored. A successful login clears the count; the authority can clear a lock early;
+failures older than a day are forgotten.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.clock import iso, parse_iso
+
+FORGET_AFTER = timedelta(days=1)
 
 if TYPE_CHECKING:
     from domain.core import Domain
@@ -38,13 +41,20 @@ class LoginThrottle:
         """Count a failure; returns the end of the lock if this failure started one."""
         cfg, key = self.d.config, _key(principal_id)
         with self.d.store.transaction() as tx:
+            now = tx.now()
+            # Counts older than a day are forgotten (and locks long over), so sprayed user ids
+            # cannot grow the table without bound.
+            stale = iso(now - FORGET_AFTER)
+            tx.execute("DELETE FROM login_failures WHERE last_failed_at < ? "
+                       "AND (locked_until IS NULL OR locked_until < ?)", (stale, stale))
             tx.execute(
-                "INSERT INTO login_failures (key, failures) VALUES (?, 1) "
-                "ON CONFLICT(key) DO UPDATE SET failures = failures + 1", (key,))
+                "INSERT INTO login_failures (key, failures, last_failed_at) VALUES (?, 1, ?) "
+                "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last_failed_at = excluded.last_failed_at",
+                (key, iso(now)))
             failures = tx.one("SELECT failures FROM login_failures WHERE key=?", (key,))["failures"]
             if failures < cfg.login_max_failures:
                 return None
-            until = tx.now() + timedelta(minutes=cfg.login_lockout_minutes)
+            until = now + timedelta(minutes=cfg.login_lockout_minutes)
             tx.execute("UPDATE login_failures SET failures = 0, locked_until = ? WHERE key = ?",
                        (iso(until), key))
             return until

@@ -98,7 +98,9 @@ MIGRATIONS: list[str] = [
     CREATE TABLE login_failures (
         key TEXT PRIMARY KEY,
         failures INTEGER NOT NULL,
-        locked_until TEXT
+        locked_until TEXT,
+        last_failed_at TEXT NOT NULL
     );
+    CREATE INDEX login_failures_by_time ON login_failures(last_failed_at);
     """,
 ]

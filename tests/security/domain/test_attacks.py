@@ -233,6 +233,18 @@ def test_unknown_user_ids_are_locked_the_same_way_and_stored_only_hashed(small):
     assert not any_file_contains(d.home, guessed)
 
 
+def test_sprayed_user_ids_are_forgotten_after_a_day(small):
+    d, clock = small
+    for i in range(30):
+        with pytest.raises(AuthenticationFailed):
+            d.auth.login(f"sprayed-{i}", "whatever-password")
+    assert d.store.one("SELECT count(*) AS n FROM login_failures")["n"] == 30
+    clock.advance(days=2)
+    with pytest.raises(AuthenticationFailed):
+        d.auth.login("one-more", "whatever-password")
+    assert d.store.one("SELECT count(*) AS n FROM login_failures")["n"] == 1
+
+
 def test_the_authority_can_clear_a_lock_and_it_is_audited(small):
     d, _ = small
     for _ in range(5):
