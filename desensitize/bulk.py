@@ -24,7 +24,7 @@ from . import transforms
 from .errors import InputError, PlanError
 from .io import AtomicParquetWriter, Source, open_source
 from .plan import ColumnTransform, TransformPlan
-from .pseudonym import check_secret, derive_key, hmac_params
+from .pseudonym import check_secret, derive_key, hmac_bound
 from .sqlkit import connect, query
 
 Progress = Callable[[int, Optional[int]], None]
@@ -133,12 +133,6 @@ def _in_chunks(table: pa.Table) -> pa.Table:
     return pa.Table.from_batches(table.combine_chunks().to_batches(max_chunksize=PARALLEL_CHUNK), table.schema)
 
 
-def _params(sql: str, secret: bytes) -> Optional[dict]:
-    params = hmac_params(secret)
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    return used or None
-
-
 def apply(source, dest, plan: TransformPlan, secret: bytes, *, batch_size: int = DEFAULT_BATCH,
           threads: Optional[int] = None, progress: Optional[Progress] = None) -> ApplyReport:
     """Transform `source` (CSV/Parquet) into `dest` (Parquet) according to `plan`."""
@@ -150,39 +144,39 @@ def apply(source, dest, plan: TransformPlan, secret: bytes, *, batch_size: int =
         raise InputError(f"output {dest}: is the input file")
     plan.check_fits(src.schema.names)
     sql = select_sql(plan, src.schema, secret)
-    params = _params(sql, secret)
     con = connect(threads=threads)
     rows = batches = 0
-    with ThreadPoolExecutor(1) as writer_pool:
-        pending = None
-        writer: Optional[AtomicParquetWriter] = None
-        try:
-            prepared = (prepare(batch, plan, secret, i) for i, batch in enumerate(src.batches(batch_size)))
-            for table in _read_ahead(prepared):
-                out = query(con, sql, {"__batch": table}, params)
-                if writer is None:
-                    writer = AtomicParquetWriter(dest, out.schema)
+    try:
+        with ThreadPoolExecutor(1) as writer_pool, hmac_bound(con, sql, secret) as params:
+            pending = None
+            writer: Optional[AtomicParquetWriter] = None
+            try:
+                prepared = (prepare(batch, plan, secret, i) for i, batch in enumerate(src.batches(batch_size)))
+                for table in _read_ahead(prepared):
+                    out = query(con, sql, {"__batch": table}, params)
+                    if writer is None:
+                        writer = AtomicParquetWriter(dest, out.schema)
+                    if pending is not None:
+                        pending.result()
+                    pending = writer_pool.submit(writer.write, out)
+                    rows, batches = rows + out.num_rows, batches + 1
+                    if progress:
+                        progress(rows, src.num_rows)
                 if pending is not None:
                     pending.result()
-                pending = writer_pool.submit(writer.write, out)
-                rows, batches = rows + out.num_rows, batches + 1
-                if progress:
-                    progress(rows, src.num_rows)
-            if pending is not None:
-                pending.result()
-            if writer is None:  # an empty file: write the schema only
-                empty = pa.RecordBatch.from_pylist([], src.schema)
-                empty = query(con, sql, {"__batch": prepare(empty, plan, secret, 0)}, params)
-                writer = AtomicParquetWriter(dest, empty.schema)
-            writer.__exit__(None, None, None)
-        except BaseException as exc:
-            if pending is not None:
-                pending.exception()  # never close the file while a row group is being written
-            if writer is not None:
-                writer.__exit__(type(exc), exc, None)
-            raise
-        finally:
-            con.close()
+                if writer is None:  # an empty file: write the schema only
+                    empty = pa.RecordBatch.from_pylist([], src.schema)
+                    empty = query(con, sql, {"__batch": prepare(empty, plan, secret, 0)}, params)
+                    writer = AtomicParquetWriter(dest, empty.schema)
+                writer.__exit__(None, None, None)
+            except BaseException as exc:
+                if pending is not None:
+                    pending.exception()  # never close the file while a row group is being written
+                if writer is not None:
+                    writer.__exit__(type(exc), exc, None)
+                raise
+    finally:
+        con.close()
     digest, size = _file_digest(dest)
     return ApplyReport(str(src.path), str(dest), rows, batches, time.perf_counter() - started,
                        {c.column: c.transform for c in plan.columns}, digest, size)
@@ -218,9 +212,10 @@ def transform_table(table: pa.Table, plan: TransformPlan, secret: bytes, *, inde
     sql = select_sql(plan, table.schema, secret)
     con = connect()
     try:
-        out = []
-        for i, batch in enumerate(table.to_batches(DEFAULT_BATCH) or [pa.RecordBatch.from_pylist([], table.schema)]):
-            out.append(query(con, sql, {"__batch": prepare(batch, plan, secret, index + i)}, _params(sql, secret)))
-        return pa.concat_tables(out)
+        with hmac_bound(con, sql, secret) as params:
+            out = []
+            for i, batch in enumerate(table.to_batches(DEFAULT_BATCH) or [pa.RecordBatch.from_pylist([], table.schema)]):
+                out.append(query(con, sql, {"__batch": prepare(batch, plan, secret, index + i)}, params))
+            return pa.concat_tables(out)
     finally:
         con.close()
