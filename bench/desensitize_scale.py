@@ -2,6 +2,7 @@
 
     python bench/desensitize_scale.py                       # 1M and 10M rows
     python bench/desensitize_scale.py --small 200000 --large 2000000
+    python bench/desensitize_scale.py --compare-sql-hmac    # also with pseudonyms HMAC'd in SQL
 
 For each size, a fresh process runs `classify` + `TransformPlan.default` + `apply`
 (Parquet in, Parquet out, 262,144-row batches) on `synthetic.bench_table` data, and reports
@@ -9,6 +10,9 @@ its wall time and peak RSS (`ru_maxrss`). The baseline, in the same run and on t
 file, is a plain streaming copy (read the batches, write them to Parquet with the same
 writer and compression): the ratio says what desensitizing costs over just moving the data.
 Memory that does not grow with the file shows as (nearly) the same peak RSS at both sizes.
+
+With `--compare-sql-hmac`, each size is desensitized a second time with the native HMAC
+turned off (`AOD_NATIVE_HMAC=0`: HMAC built from DuckDB's `sha256()`), for the ratio of the two.
 
 CPU seconds (user + system, all threads of the child) are printed too: on a shared machine
 they drift much less than wall time, and CPU / 2 is about what the run takes on 2 idle cores
@@ -53,9 +57,9 @@ def child_copy(src: str, dest: str) -> dict:
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
-def run_child(mode: str, src: Path, dest: Path) -> dict:
+def run_child(mode: str, src: Path, dest: Path, env: dict | None = None) -> dict:
     out = subprocess.run([sys.executable, __file__, "--child", mode, str(src), str(dest)], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, env={**os.environ, **(env or {})})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -64,6 +68,7 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=1_000_000)
     ap.add_argument("--large", type=int, default=10_000_000)
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--compare-sql-hmac", action="store_true", help="also run with AOD_NATIVE_HMAC=0")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -95,6 +100,12 @@ def main() -> None:
                   f"{copy['seconds']:5.1f} s (peak RSS {copy['peak_rss_mb']:,.0f} MiB, CPU {copy['cpu_seconds']:.1f} s); "
                   f"ratio desensitize/copy {des['seconds'] / copy['seconds']:.1f}x; load now "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
+            if args.compare_sql_hmac:
+                (work / "out.parquet").unlink(missing_ok=True)
+                sql = run_child("desensitize", src, work / "out.parquet", {"AOD_NATIVE_HMAC": "0"})
+                print(f"{'':>11} with HMAC in SQL: {sql['seconds']:6.1f} s (CPU {sql['cpu_seconds']:.1f} s); "
+                      f"native/SQL {des['seconds'] / sql['seconds']:.2f}x wall, "
+                      f"{des['cpu_seconds'] / sql['cpu_seconds']:.2f}x CPU", flush=True)
             for name in ("copy.parquet", "out.parquet"):
                 (work / name).unlink(missing_ok=True)
     finally:
