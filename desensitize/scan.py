@@ -34,6 +34,10 @@ METHOD = {
     Entity.PSEUDONYM: "aod pseudonym format (ps_ + 32 hex)",
 }
 MIN_TEXT_LENGTH = 4  # shorter values cannot hold an identifier inside text
+# A cell that is a decimal number is read as its integer part: the digits of an unrounded
+# average (6234.5678123…) are a fraction, not a phone number inside text, while an identifier
+# stored as a number (13812345678.0) is still found, as a whole cell.
+_DECIMAL = r"^([+-]?[0-9]+)\.[0-9]+$"
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def scan_column(values, name: Optional[str], *, wanted: Optional[frozenset] = No
     from .detect import text_candidates
     from .vector import as_strings, cell_entities
 
-    arr = as_strings(values)
+    arr = pc.replace_substring_regex(as_strings(values), _DECIMAL, r"\1")
     cells = cell_entities(arr)
     counts = {entity_from_name(x["values"]): x["counts"] for x in pc.value_counts(cells).to_pylist()
               if x["values"] is not None}

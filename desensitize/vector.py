@@ -38,10 +38,21 @@ def as_strings(values) -> pa.Array:
         return arr.cast(pa.string())
     if pa.types.is_string(arr.type):
         return arr
-    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_decimal(arr.type) \
+    if pa.types.is_floating(arr.type):
+        return _float_strings(arr)
+    if pa.types.is_integer(arr.type) or pa.types.is_decimal(arr.type) \
             or pa.types.is_temporal(arr.type) or pa.types.is_boolean(arr.type):
         return pc.cast(arr, pa.string())
     return pa.nulls(len(arr), pa.string())
+
+
+def _float_strings(arr: pa.Array) -> pa.Array:
+    """Whole floats as integers (a phone number stored as 13812345678.0 reads 13812345678, not
+    Arrow's 1.3812345678e+10, which no pattern would recognise); others as Arrow formats them."""
+    arr = arr.cast(pa.float64())
+    whole = pc.fill_null(pc.and_(pc.equal(pc.trunc(arr), arr), pc.less(pc.abs(arr), 2.0 ** 53)), False)
+    ints = pc.cast(pc.cast(pc.if_else(whole, arr, 0.0), pa.int64()), pa.string())
+    return pc.if_else(whole, ints, pc.cast(arr, pa.string()))
 
 
 def _matrix(arr: pa.Array, width: int) -> np.ndarray:

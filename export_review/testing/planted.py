@@ -53,8 +53,12 @@ def bad_tables(raw: pa.Table, folder: Path) -> list[Planted]:
     md5 = pa.table({"contact_key": _digest(phones, "md5"), "occupation": s.column("occupation")})
     b64 = pa.table({"label": [base64.b64encode(v.encode()).decode() for v in names],
                     "district": s.column("district")})
+    as_float = pa.table({"contact": pa.array([float(p) for p in phones], pa.float64()),
+                         "district": s.column("district")})
     D = ProductKind.DATA_PACKAGE
     return [
+        Planted("phone numbers stored as floats", Product(D, pq.write_table(as_float, folder / "float_phones.parquet")
+                                                          or folder / "float_phones.parquet"), True, "identifiers"),
         Planted("raw rows, renamed columns", Product(D, _write_csv(renamed, folder / "renamed.csv")), True, "raw_rows"),
         Planted("raw rows, shuffled", Product(D, pq.write_table(shuffled, folder / "shuffled.parquet")
                                               or folder / "shuffled.parquet"), True, "raw_rows"),
@@ -72,8 +76,8 @@ def _grouped(raw: pa.Table, keys: list[str]) -> pa.Table:
 
 def good_tables(raw: pa.Table, folder: Path) -> list[Planted]:
     D, R = ProductKind.DATA_PACKAGE, ProductKind.REPORT
-    by_district = _grouped(raw, ["district", "gender"])
-    by_district = by_district.set_column(3, "avg_income", pc.round(by_district.column("avg_income"), 1))
+    unrounded = _grouped(raw, ["district", "gender"])  # full float precision: 6234.567812345…
+    by_district = unrounded.set_column(3, "avg_income", pc.round(unrounded.column("avg_income"), 1))
     spec = {"dataset": "population", "group_by": ["district", "gender"], "count_column": "n",
             "value_column": "avg_income", "value_source": "income", "statistic": "mean"}
     counts = raw.group_by(["occupation"]).aggregate([("income", "count")]).rename_columns(["occupation", "人数"])
@@ -83,6 +87,8 @@ def good_tables(raw: pa.Table, folder: Path) -> list[Planted]:
     out = [
         Planted("aggregates with k ≥ 10 (declared)", Product(D, _write_csv(by_district, folder / "agg_district.csv"),
                                                             {"aggregate": spec}), False),
+        Planted("unrounded averages (declared)", Product(D, _write_csv(unrounded, folder / "agg_unrounded.csv"),
+                                                         {"aggregate": spec}), False),
         Planted("counts by occupation", Product(D, _write_csv(counts, folder / "counts_occ.csv")), False),
         Planted("cross counts, small cells suppressed", Product(D, _write_csv(cross, folder / "cross.csv")), False),
         Planted("report of rates", Product(R, _rates_report(raw, folder / "rates.md")), False),

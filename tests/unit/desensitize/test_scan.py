@@ -45,3 +45,23 @@ def test_unknown_entities_cannot_be_certified():
 
 def test_clean_values_have_no_findings():
     assert scan_values(["已办结", "无", None, "2024年度报告", "12.5"]) == []
+
+
+def test_unrounded_averages_are_not_identifiers_in_text():
+    """The fraction digits of a mean (6234.567812345…) once matched mobile/landline patterns in
+    12 % of random averages; a decimal number is read as its integer part."""
+    import random
+
+    rng = random.Random(1)
+    averages = [rng.uniform(100, 100_000) for _ in range(5000)]
+    assert scan_values([repr(a) for a in averages]) == []
+    assert scan_table(pa.table({"avg": pa.array(averages, pa.float64())})) == []
+
+
+def test_identifiers_stored_as_floats_are_found_as_cells():
+    """Arrow writes 13812345678.0 as 1.3812345678e+10, which no pattern reads; DuckDB as 13812345678.0."""
+    phones = [13812345678.0 + i for i in range(50)]
+    found = scan_table(pa.table({"contact": pa.array(phones, pa.float64())}))
+    assert [(f.entity, f.rows, f.mode) for f in found] == [(Entity.MOBILE, 50, "cell")]
+    assert [(f.entity, f.mode) for f in scan_values([f"{p}" for p in phones])] == [(Entity.MOBILE, "cell")]
+    assert [(f.entity, f.mode) for f in scan_values(["电话13812345678.0号"])] == [(Entity.MOBILE, "text")]
