@@ -58,21 +58,31 @@ def _mount_export_review(app: FastAPI, domain) -> None:
 
 ENFORCE_EVERY_S = 0.5
 HEAD_CHECK_EVERY_S = 5.0  # tree heads due by time (every T seconds) are signed even when idle
+ORPHAN_CHECK_EVERY_S = 30.0  # jobs whose hosting process died are recorded failed
 
 
 def _tenant_host(domain):
     """The server hosts the tenants it starts: every half second it closes those whose recorded
     status is no longer `running` (changed by any process); on shutdown it stops them all.
     The same loop signs audit tree heads that are due by time, so events appended just before
-    the server went idle are covered by a signed head within T seconds."""
+    the server went idle are covered by a signed head within T seconds, and records as failed
+    the jobs whose hosting process died (at start, then every half minute)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         done = threading.Event()
 
         def enforce() -> None:
-            next_head = time.monotonic()
+            next_head = next_orphans = time.monotonic()
             while not done.wait(ENFORCE_EVERY_S):
+                if time.monotonic() >= next_orphans:
+                    next_orphans = time.monotonic() + ORPHAN_CHECK_EVERY_S
+                    try:
+                        from domain.tenancy.jobs import reconcile_orphans
+
+                        reconcile_orphans(domain)
+                    except Exception as exc:  # noqa: BLE001
+                        log.error("reconciling orphaned jobs failed: %s", type(exc).__name__)
                 try:
                     domain.tenancy.enforce()
                 except Exception as exc:  # noqa: BLE001 - keep enforcing; the kind only is logged

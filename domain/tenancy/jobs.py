@@ -3,21 +3,30 @@
 A job's state follows `TRANSITIONS` (queued → running → an outcome; queued or running →
 cancelled). Every change is made under the store's write lock and only along the table, so a
 job cancelled while it ran stays cancelled when its sandbox ends: nothing of it is released.
+
+A job runs in a thread of the process that accepted it (its host, recorded with the job). If
+that process dies (kill -9, power loss), `reconcile_orphans` finds the job's host gone and
+records the job `failed`, audited, kills what is left of its sandbox and deletes its outputs
+and its decrypted scratch data: the server does so when it starts and every half minute, and
+every listing of jobs does it first, so no job stays `running` for ever.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
 import tempfile
 import threading
+from datetime import timedelta
+from functools import lru_cache
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from domain.clock import iso
+from domain.clock import iso, parse_iso
 from domain.errors import Conflict, InvalidTransition, NotFound
 from domain.principals import SYSTEM
 from domain.tenancy.imports import grant_datasets
@@ -102,9 +111,120 @@ class JobRecord:
                    finished_at=row["finished_at"])
 
 
+# -- hosts: which process runs a job, and whether it still lives ------------------------------
+
+SCRATCH_ROOT = "/dev/shm" if Path("/dev/shm").is_dir() else None
+_SCRATCH_PREFIX = "aod-job-"
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat): with
+    the pid, it names one process (pids are reused, start times with them are not)."""
+    stat = _read(f"/proc/{pid}/stat")
+    return stat.rsplit(")", 1)[-1].split()[19] if ")" in stat else ""
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+@lru_cache(maxsize=None)
+def _host_of(pid: int) -> str:
+    return "/".join((_read("/proc/sys/kernel/random/boot_id"), _pid_namespace(), str(pid), _start_time(pid)))
+
+
+def host_token() -> str:
+    """This process, as recorded with the jobs it runs: boot id / pid namespace / pid / start time."""
+    return _host_of(os.getpid())
+
+
+def host_alive(token: str | None) -> bool | None:
+    """True or False when it can be told whether the process `token` names still runs; None
+    when it cannot (no token, or a process in another pid namespace, e.g. another container)."""
+    parts = (token or "").split("/")
+    if len(parts) != 4 or not parts[0]:
+        return None
+    boot, namespace, pid, started = parts
+    if boot != _read("/proc/sys/kernel/random/boot_id"):
+        return False  # the machine restarted since: every process of that boot is gone
+    if namespace != _pid_namespace() or not pid.isdigit():
+        return None
+    return bool(started) and _start_time(int(pid)) == started
+
+
+def reconcile_orphans(domain: "Domain") -> list[str]:
+    """Record as `failed` every queued or running job whose host process is gone (audited, as
+    any job's end); kill what is left of its sandbox, delete its outputs and its decrypted scratch
+    data. A job whose host cannot be told (no record, another container) is failed only once it
+    has run longer than any job may. Returns the ids reconciled."""
+    from audit import Action, Outcome
+
+    rows = domain.store.all("SELECT * FROM tenant_jobs WHERE state IN ('queued', 'running')")
+    if not rows:
+        return []
+    limit = timedelta(seconds=_job_timeout(domain) + 300)
+    done = []
+    for row in rows:
+        alive = host_alive(row["host"])
+        if alive or (alive is None and domain.clock() - parse_iso(row["submitted_at"]) < limit):
+            continue
+        detail = ("its hosting process ended before the job finished; nothing was released" if alive is False
+                  else "it ran longer than any job may and its host cannot be reached; nothing was released")
+        tenant = domain.store.one("SELECT operator_id FROM tenants WHERE id=?", (row["tenant_id"],))
+        with domain.store.transaction() as tx:
+            old = JobState(tx.one("SELECT state FROM tenant_jobs WHERE id=?", (row["id"],))["state"])
+            if J.FAILED not in TRANSITIONS[old]:
+                continue  # it ended meanwhile
+            tx.execute("UPDATE tenant_jobs SET state=?, detail=?, outputs='[]', logs=NULL, finished_at=? WHERE id=?",
+                       (J.FAILED.value, detail, iso(tx.now()), row["id"]))
+            tx.audit(domain.event(Action.JOB_FINISH, SYSTEM, org=tenant["operator_id"] if tenant else None,
+                                  outcome=Outcome.FAILED, targets=[("job", row["id"]), ("tenant", row["tenant_id"])],
+                                  reason=detail, details={"state": J.FAILED.value, "from": old.value,
+                                                          "orphaned": True, "released": []}))
+        _clean_up(domain, row["id"])
+        done.append(row["id"])
+    return done
+
+
+def _clean_up(domain: "Domain", job_id: str) -> None:
+    """Kill the job's sandbox if anything of it runs, delete its outputs (staged and kept) and
+    its scratch data."""
+    import logging
+
+    try:
+        domain.tenancy.runtime.backend.cancel_job(job_id)
+    except Exception as exc:  # noqa: BLE001 - a bwrap sandbox died with its host anyway
+        logging.getLogger("aod.jobs").warning("could not reach the sandbox of an orphaned job: %s",
+                                              type(exc).__name__)
+    from tenants.isolation._jobs import OutputStage, remove_stage
+
+    outputs = JobRunner(domain).root(job_id) / "outputs"
+    remove_stage(OutputStage.path_for(outputs))  # a tmpfs of unchecked outputs, still mounted
+    JobRunner(domain).drop_outputs(job_id)
+    if SCRATCH_ROOT:
+        for path in Path(SCRATCH_ROOT).glob(f"{_SCRATCH_PREFIX}{job_id}-*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _job_timeout(domain: "Domain") -> float:
+    return float(domain.config.query_timeout_seconds) * 10
+
+
 def list_jobs(domain: "Domain", actor, tenant_id: str) -> list[JobRecord]:
     """The jobs of a tenant, for the authority or staff of the tenant's operator."""
     domain.tenancy.view(actor, tenant_id)
+    reconcile_orphans(domain)
     return [JobRecord.from_row(r) for r in domain.store.all(
         "SELECT * FROM tenant_jobs WHERE tenant_id=? ORDER BY submitted_at, id", (tenant_id,))]
 
@@ -114,6 +234,8 @@ def _job_row(domain: "Domain", actor, job_id: str):
     if row is None:
         raise NotFound(f"no job {job_id!r}")
     domain.tenancy.view(actor, row["tenant_id"])  # the same permission as seeing its tenant
+    if row["state"] in (J.QUEUED.value, J.RUNNING.value) and reconcile_orphans(domain):
+        row = domain.store.one("SELECT * FROM tenant_jobs WHERE id=?", (job_id,))
     return row
 
 
@@ -220,9 +342,10 @@ class JobRunner:
         root.parent.chmod(0o711)
         code_sha = _write_code(root / "code", job.files)
         with self.d.store.transaction() as tx:
-            tx.execute("INSERT INTO tenant_jobs (id, tenant_id, name, entrypoint, state, submitted_at)"
-                       " VALUES (?, ?, ?, ?, 'queued', ?)",
-                       (job_id, tenant.id, (job.name or job.entrypoint)[:100], job.entrypoint, iso(tx.now())))
+            tx.execute("INSERT INTO tenant_jobs (id, tenant_id, name, entrypoint, state, submitted_at, host)"
+                       " VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                       (job_id, tenant.id, (job.name or job.entrypoint)[:100], job.entrypoint, iso(tx.now()),
+                        host_token()))
             tx.audit(self.d.event(
                 Action.JOB_SUBMIT, staff, org=tenant.operator_id, request_id=request_id,
                 targets=[("job", job_id), ("tenant", tenant.id), ("grant", grant.id)],
@@ -299,8 +422,8 @@ class JobRunner:
 
         outputs = self.root(job_id) / "outputs"
         outputs.mkdir(mode=0o755)
-        scratch_root = "/dev/shm" if Path("/dev/shm").is_dir() else None
-        with tempfile.TemporaryDirectory(prefix="aod-job-", dir=scratch_root) as data:
+        # named after the job, so that reconcile_orphans finds it if this process dies
+        with tempfile.TemporaryDirectory(prefix=f"{_SCRATCH_PREFIX}{job_id}-", dir=SCRATCH_ROOT) as data:
             Path(data).chmod(0o755)
             for name, columns in datasets.items():
                 target = Path(data) / f"{name}.parquet"
@@ -309,7 +432,7 @@ class JobRunner:
                 target.chmod(0o644)
             spec = JobSpec(job_id=job_id, tenant_id=tenant.id, code_dir=self.root(job_id) / "code",
                            entrypoint=entrypoint, data_dir=Path(data), outputs_dir=outputs, params=params,
-                           limits=JobLimits(timeout_s=float(self.d.config.query_timeout_seconds) * 10))
+                           limits=JobLimits(timeout_s=_job_timeout(self.d)))
             return self.d.tenancy.runtime.backend.run_job(spec)
 
     def _judge(self, grant, tenant, job_id: str, output) -> dict:

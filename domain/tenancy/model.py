@@ -70,6 +70,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX tenant_risks_open ON tenant_risks (tenant_id, cleared_at);
     """,
+    """
+    ALTER TABLE tenant_jobs ADD COLUMN host TEXT;
+    """,
 ]
 
 

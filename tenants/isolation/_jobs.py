@@ -74,7 +74,7 @@ class OutputStage:
     """A host tmpfs (size and inode limited) for one job's outputs; a context manager."""
 
     def __init__(self, spec: JobSpec, owner_uid: int, owner_gid: int):
-        self.path = spec.outputs_dir.with_name(f".{spec.outputs_dir.name}.stage")
+        self.path = self.path_for(spec.outputs_dir)
         self.limits = spec.limits
         self.owner = (owner_uid, owner_gid)
 
@@ -91,11 +91,22 @@ class OutputStage:
         return self
 
     def __exit__(self, *exc) -> None:
-        subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
-        try:
-            self.path.rmdir()
-        except OSError:
-            pass
+        remove_stage(self.path)
+
+    @staticmethod
+    def path_for(outputs_dir: Path) -> Path:
+        return outputs_dir.with_name(f".{outputs_dir.name}.stage")
+
+
+def remove_stage(path: Path) -> None:
+    """Unmount a job's outputs tmpfs (its unchecked outputs go with it) and remove the folder.
+    Also for the stage a hosting process killed by SIGKILL left mounted."""
+    if os.path.ismount(path):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+    try:
+        path.rmdir()
+    except OSError:
+        pass
 
 
 def collect_outputs(stage: Path, dest: Path, limits: JobLimits) -> tuple[tuple[OutputFile, ...], tuple[str, ...]]:

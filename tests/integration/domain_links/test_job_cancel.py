@@ -178,3 +178,62 @@ def test_jobs_of_a_hosting_process_that_ends_are_cancelled_not_left_running(worl
         assert_cancelled(world, job_id, "the process hosting the tenant ended")
     finally:
         host.tenancy.terminate(admin, "t-host", reason="test finished")
+
+
+HOST = """
+import sys, time
+from pathlib import Path
+from tenants.sdk import Client
+from domain.core import Domain
+home, grant, code = sys.argv[1:4]
+d = Domain.open(home)
+admin = d.principals.get("admin")
+d.tenancy.create(admin, grant_id=grant, staff_id="alice", tenant_id="t-killed")
+d.tenancy.start(admin, "t-killed", wait_s=60)
+client = Client.at_socket(d.tenancy.runtime.backend.spec_of("t-killed").gateway_socket, timeout=120)
+job = client.submit_job(Path(code), name="slow")
+stage = Path(home) / "tenants" / "_jobs" / job.job_id / ".outputs.stage"
+while not (stage / "early.csv").exists():
+    time.sleep(0.1)
+print(job.job_id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_jobs_of_a_hosting_process_killed_by_sigkill_are_failed_and_cleaned_up(world, tmp_path):
+    """kill -9 of the process hosting a job: its sandbox dies with it (bwrap --die-with-parent),
+    and the next listing records the job failed (audited), deletes its outputs and the decrypted
+    raw data it left in /dev/shm. Before, the job stayed `running` for ever and the data stayed."""
+    import glob
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from domain.tenancy.jobs import list_jobs
+
+    d, admin = world.domain, world.principal("admin")
+    code = tmp_path / "slow.py"
+    code.write_text(SLOW)
+    host = subprocess.Popen([sys.executable, "-c", HOST, str(world.home), world.grant.id, str(code)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        job_id = host.stdout.readline().strip()
+        assert job_id.startswith("j-"), "the hosting process did not start the job"
+        scratch = glob.glob(f"/dev/shm/aod-job-{job_id}-*")
+        assert scratch and any(p.endswith(".parquet") for p in glob.glob(f"{scratch[0]}/*"))
+        host.send_signal(signal.SIGKILL)
+        host.wait(timeout=30)
+        stage = world.home / "tenants" / "_jobs" / job_id / ".outputs.stage"
+        assert os.path.ismount(stage)  # the unchecked outputs the killed host left mounted
+        jobs = {j.id: j for j in list_jobs(d, admin, "t-killed")}
+        assert jobs[job_id].state == "failed" and "hosting process ended" in jobs[job_id].detail
+        assert jobs[job_id].outputs == () and not jobs[job_id].logs_available
+        assert glob.glob(f"/dev/shm/aod-job-{job_id}-*") == []  # no decrypted raw data left behind
+        assert not (world.home / "tenants" / "_jobs" / job_id / "outputs").exists() and not stage.exists()
+        (finish,) = finish_events(world, job_id)
+        assert finish.details["orphaned"] is True and finish.details["released"] == []
+    finally:
+        if host.poll() is None:
+            host.kill()
+        d.tenancy.terminate(admin, "t-killed", reason="test finished")
