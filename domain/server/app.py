@@ -29,6 +29,7 @@ def create_app(domain) -> FastAPI:
     app.include_router(routes.router, prefix="/api/v1")
     _mount_export_review(app, domain)
     app.include_router(_tenant_routes(), prefix="/api/v1/tenants")
+    app.include_router(_job_routes(), prefix="/api/v1/jobs")
     from domain.server.jupyter_proxy import create_jupyter_proxy
 
     from domain.server.web_login import create_login_router
@@ -147,6 +148,39 @@ def _tenant_routes():
     @router.get("/{tenant_id}/risks")
     def risks(tenant_id: str, me=Depends(current_principal), d=Depends(get_domain)):
         return to_plain(d.tenancy.risk_reports(me, tenant_id))
+
+    @router.get("/{tenant_id}/jobs")
+    def tenant_jobs(tenant_id: str, me=Depends(current_principal), d=Depends(get_domain)):
+        from domain.tenancy.jobs import list_jobs
+
+        return to_plain(list_jobs(d, me, tenant_id))
+    return router
+
+
+def _job_routes():
+    """A tenant's production jobs for the authority and the operator's staff (the same services
+    as `aod job list|show|logs|cancel`); tenants themselves use their gateway."""
+    from fastapi import APIRouter, Body, Depends
+    from fastapi.responses import PlainTextResponse
+
+    from domain.cli.common import to_plain
+    from domain.server.deps import current_principal, get_domain
+    from domain.tenancy import jobs
+
+    router = APIRouter()
+
+    @router.get("/{job_id}")
+    def show_job(job_id: str, me=Depends(current_principal), d=Depends(get_domain)):
+        return to_plain(jobs.show_job(d, me, job_id))
+
+    @router.get("/{job_id}/logs", response_class=PlainTextResponse)
+    def job_logs(job_id: str, me=Depends(current_principal), d=Depends(get_domain)):
+        return jobs.job_logs(d, me, job_id)
+
+    @router.post("/{job_id}/cancel")
+    def cancel_job(job_id: str, reason: str = Body("", embed=True), me=Depends(current_principal),
+                   d=Depends(get_domain)):
+        return to_plain(jobs.cancel_job(d, me, job_id, reason))
     return router
 
 

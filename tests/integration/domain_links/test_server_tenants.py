@@ -67,3 +67,43 @@ def test_risk_report_and_clear_over_http(world):
             assert len(risks) == 1
     finally:
         d.tenancy.terminate(admin, tenant.id, reason="test over")
+
+
+def test_jobs_over_http_list_show_logs_and_cancel(world, tmp_path):
+    """The authority and the operator's staff see and cancel a tenant's jobs at /api/v1 (the
+    tenant itself uses its gateway); people outside the operator are refused."""
+    from fastapi.testclient import TestClient
+
+    from domain.server import create_app
+    from tenants.sdk import Client
+
+    from tests.integration.domain_links.test_job_cancel import SLOW
+
+    d = world.domain
+    auth = {who: {"Authorization": f"Bearer {world.token(who)}"} for who in ("admin", "alice", "rita")}
+    with TestClient(create_app(d)) as http:
+        assert http.post("/api/v1/tenants", headers=auth["admin"], json={
+            "grant_id": world.grant.id, "staff_id": "alice", "tenant_id": "t-jobs-http"}).status_code == 200
+        try:
+            assert http.post("/api/v1/tenants/t-jobs-http/start", headers=auth["admin"]).status_code == 200
+            client = Client.at_socket(d.tenancy.runtime.backend.spec_of("t-jobs-http").gateway_socket, timeout=120)
+            code = tmp_path / "slow.py"
+            code.write_text(SLOW)
+            job_id = client.submit_job(code, name="slow").job_id
+
+            listed = http.get("/api/v1/tenants/t-jobs-http/jobs", headers=auth["alice"])
+            assert listed.status_code == 200 and [j["id"] for j in listed.json()] == [job_id]
+            assert http.get("/api/v1/tenants/t-jobs-http/jobs", headers=auth["rita"]).status_code == 403
+            shown = http.get(f"/api/v1/jobs/{job_id}", headers=auth["admin"]).json()
+            assert shown["state"] in ("queued", "running") and shown["name"] == "slow"
+            assert http.get(f"/api/v1/jobs/{job_id}", headers=auth["rita"]).status_code == 403
+            logs = http.get(f"/api/v1/jobs/{job_id}/logs", headers=auth["alice"])
+            assert logs.status_code == 409 and "withheld" in logs.json()["error"]
+            assert http.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth["rita"], json={}).status_code == 403
+            done = http.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth["alice"], json={"reason": "not needed"})
+            assert done.status_code == 200 and done.json()["state"] == "cancelled", done.text
+            again = http.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth["alice"], json={})
+            assert again.status_code == 409 and "already" in again.json()["error"]
+            assert http.get("/api/v1/jobs/j-nosuchjob", headers=auth["admin"]).status_code == 404
+        finally:
+            http.post("/api/v1/tenants/t-jobs-http/terminate", headers=auth["admin"], json={"reason": "test finished"})
