@@ -1,9 +1,10 @@
 """Rule `identifiers`: raw identifier values of the granted datasets anywhere in the product,
 and every identifier desensitize/ detects (whole cells, embedded in text, our own pseudonyms).
 
-Inside the engine, every product cell (as text; dates and fractional numbers skipped) is
-hashed into a set; each raw column
-classed `direct_identifier` is scanned once against it. Only counts per column come out.
+Inside the engine, every product cell (as text; dates skipped; a fractional number as the text
+of its integer part and of its fraction digits, so 13812345678.0 and 0.13812345678 both carry
+the phone number) is hashed into a set; each raw column classed `direct_identifier` is scanned
+once against it. Only counts per column come out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from export_review.checks.product import product_table, product_text
 
 log = logging.getLogger("aod.export_review.checks")
 RULE = "identifiers"
+_DECIMAL = r"^[+-]?([0-9]+)\.([0-9]+)$"
 PSEUDONYM = "AOD_PSEUDONYM"
 
 
@@ -36,8 +38,14 @@ def _product_values(ctx: CheckContext) -> None:
     con = ctx.cache["con"]
     parts = []
     for col, dtype in product_columns(ctx):
-        if family(dtype) in ("date", "timestamp") or str(dtype).upper() in ("DOUBLE", "FLOAT", "REAL"):
-            continue  # no identifier is a date or a fractional number
+        if family(dtype) in ("date", "timestamp"):
+            continue  # no identifier is a date
+        if str(dtype).upper() in ("DOUBLE", "FLOAT", "REAL"):  # digits on either side of the point
+            for group in (1, 2):
+                parts.append(f"SELECT {lit(col)} AS pcol, hash(regexp_extract(CAST({q(col)} AS VARCHAR), "
+                             f"{lit(_DECIMAL)}, {group})) AS h FROM product "
+                             f"WHERE regexp_matches(CAST({q(col)} AS VARCHAR), {lit(_DECIMAL)})")
+            continue
         parts.append(f"SELECT {lit(col)} AS pcol, hash(CAST({q(col)} AS VARCHAR)) AS h FROM product "
                      f"WHERE {q(col)} IS NOT NULL")
     if not parts:

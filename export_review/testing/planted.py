@@ -55,10 +55,10 @@ def bad_tables(raw: pa.Table, folder: Path) -> list[Planted]:
                     "district": s.column("district")})
     as_float = pa.table({"contact": pa.array([float(p) for p in phones], pa.float64()),
                          "district": s.column("district")})
+    as_fraction = pa.table({"score": pa.array([float("0." + p) for p in phones], pa.float64()),
+                            "district": s.column("district")})
     D = ProductKind.DATA_PACKAGE
     return [
-        Planted("phone numbers stored as floats", Product(D, pq.write_table(as_float, folder / "float_phones.parquet")
-                                                          or folder / "float_phones.parquet"), True, "identifiers"),
         Planted("raw rows, renamed columns", Product(D, _write_csv(renamed, folder / "renamed.csv")), True, "raw_rows"),
         Planted("raw rows, shuffled", Product(D, pq.write_table(shuffled, folder / "shuffled.parquet")
                                               or folder / "shuffled.parquet"), True, "raw_rows"),
@@ -66,6 +66,11 @@ def bad_tables(raw: pa.Table, folder: Path) -> list[Planted]:
         Planted("SHA-256 of ID numbers", Product(D, _write_csv(sha, folder / "sha256_ids.csv")), True, "reversible"),
         Planted("MD5 of phone numbers", Product(D, _write_csv(md5, folder / "md5_phones.csv")), True, "reversible"),
         Planted("base64 of names", Product(D, _write_csv(b64, folder / "base64_names.csv")), True, "reversible"),
+        Planted("phone numbers stored as floats", Product(D, pq.write_table(as_float, folder / "float_phones.parquet")
+                                                          or folder / "float_phones.parquet"), True, "identifiers"),
+        Planted("phone numbers hidden as fraction digits",
+                Product(D, pq.write_table(as_fraction, folder / "fraction_phones.parquet")
+                        or folder / "fraction_phones.parquet"), True, "identifiers"),
     ]
 
 
@@ -87,12 +92,12 @@ def good_tables(raw: pa.Table, folder: Path) -> list[Planted]:
     out = [
         Planted("aggregates with k ≥ 10 (declared)", Product(D, _write_csv(by_district, folder / "agg_district.csv"),
                                                             {"aggregate": spec}), False),
-        Planted("unrounded averages (declared)", Product(D, _write_csv(unrounded, folder / "agg_unrounded.csv"),
-                                                         {"aggregate": spec}), False),
         Planted("counts by occupation", Product(D, _write_csv(counts, folder / "counts_occ.csv")), False),
         Planted("cross counts, small cells suppressed", Product(D, _write_csv(cross, folder / "cross.csv")), False),
         Planted("report of rates", Product(R, _rates_report(raw, folder / "rates.md")), False),
         Planted("text report", Product(R, _text_report(folder / "summary.md")), False),
+        Planted("unrounded averages (declared)", Product(D, _write_csv(unrounded, folder / "agg_unrounded.csv"),
+                                                         {"aggregate": spec}), False),
     ]
     return out
 
