@@ -27,6 +27,10 @@ class Domain:
     def __init__(self, home: Path, config: DomainConfig, clock: Clock = system_clock):
         from audit import AuditLog, outbox
 
+        from domain.hardening import protect_process_memory
+
+        protect_process_memory()  # raw data may be decrypted in this process from now on
+
         self.home = Path(home)
         self.config = config
         self.clock = clock
