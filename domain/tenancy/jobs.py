@@ -156,10 +156,10 @@ def host_alive(token: str | None) -> bool | None:
     if len(parts) != 4 or not parts[0]:
         return None
     boot, namespace, pid, started = parts
+    if namespace != _pid_namespace() or not pid.isdigit():
+        return None  # another container (or a kernel that gives each its own boot id)
     if boot != _read("/proc/sys/kernel/random/boot_id"):
         return False  # the machine restarted since: every process of that boot is gone
-    if namespace != _pid_namespace() or not pid.isdigit():
-        return None
     return bool(started) and _start_time(int(pid)) == started
 
 

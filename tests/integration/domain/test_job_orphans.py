@@ -31,6 +31,7 @@ def test_a_host_is_alive_while_its_process_runs():
     assert host_alive("/".join(("another-boot", ns, pid, started))) is False  # the machine restarted
     assert host_alive("/".join((boot, ns, pid, str(int(started) + 1)))) is False  # the pid was reused
     assert host_alive("/".join((boot, "pid:[1]", pid, started))) is None  # another container: cannot tell
+    assert host_alive("/".join(("another-boot", "pid:[1]", pid, started))) is None
     for unknown in (None, "", "garbage", "a/b/c"):
         assert host_alive(unknown) is None
 
