@@ -31,9 +31,12 @@ static PyObject *hmac_hex(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*y*y*nnpi", &key, &offsets, &data, &start, &count, &wide, &hexchars))
         return NULL;
     PyObject *out = NULL;
-    size_t width = wide ? 8 : 4;
+    Py_ssize_t width = wide ? 8 : 4;
+    /* Each comparison is arranged so that nothing can overflow: offsets.len / width is the
+     * number of offsets present, and values start..start+count need count + 1 of them. */
     if (start < 0 || count < 0 || hexchars < 2 || hexchars > 64 || hexchars % 2 ||
-        (size_t)offsets.len < (size_t)(start + count + (count > 0)) * width) {
+        count > PY_SSIZE_T_MAX / 64 - 1 || start > offsets.len / width ||
+        (count > 0 && count + 1 > offsets.len / width - start)) {
         PyErr_SetString(PyExc_ValueError, "hmac_hex: bad arguments");
         goto done;
     }

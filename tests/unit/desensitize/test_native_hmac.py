@@ -53,6 +53,10 @@ def test_bad_buffers_are_refused_without_reading_out_of_bounds():
         native._hmac.hmac_hex(b"k", offsets, b"hello", 0, 5, False, 64)  # more values than offsets
     with pytest.raises(ValueError, match="bad arguments"):
         native._hmac.hmac_hex(b"k", offsets, b"hello", 0, 1, False, 65)
+    for start, count in ((2**62, 2**62), (0, 2**62), (2**62, 1), (2**63 - 1, 1), (3, 1), (2, 1), (-1, 1), (0, -1)):
+        with pytest.raises(ValueError, match="bad arguments"):  # no overflow lets a bound check pass
+            native._hmac.hmac_hex(b"k", offsets, b"hello", start, count, False, 64)
+    assert native._hmac.hmac_hex(b"k", offsets, b"hello", 2, 0, False, 64) == b""  # empty tail slice
 
 
 def test_the_sql_form_is_used_when_turned_off(monkeypatch):
