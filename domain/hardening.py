@@ -4,14 +4,16 @@ A process that opens a domain may hold raw data decrypted in memory (the raw cac
 result before it is checked, a job's inputs). `protect_process_memory()` sets the core file
 size limit to 0 (children inherit it) and marks the process non-dumpable (PR_SET_DUMPABLE 0),
 so a crash writes no core file and processes of the same user cannot ptrace it or read its
-/proc/<pid>/mem; an exec'd child (a sandbox) gets its own setting back. Idempotent; on systems
-without prctl only the limit is set. `AOD_ALLOW_CORE_DUMPS=1` leaves both alone (debugging).
+/proc/<pid>/mem; an exec'd child (a sandbox) becomes dumpable again (the core limit, harmless
+there, is inherited). Idempotent; each protection is tried on its own and a warning names one
+that could not be set. `AOD_ALLOW_CORE_DUMPS=1` leaves both alone (debugging).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import resource
 
@@ -28,15 +30,21 @@ def _prctl():
 
 
 def protect_process_memory() -> bool:
-    """True when both protections are in place."""
+    """True when both protections are in place; a warning names the one that could not be set."""
     if os.environ.get("AOD_ALLOW_CORE_DUMPS") == "1":
         return False
+    missing = []
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (ValueError, OSError):
-        return False
+        missing.append("core file limit 0")
     prctl = _prctl()
-    return prctl is not None and prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+    if prctl is None or prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        missing.append("non-dumpable")
+    if missing:
+        logging.getLogger("aod.hardening").warning("decrypted data in this process is less protected: "
+                                                   "could not set %s", " and ".join(missing))
+    return not missing
 
 
 def is_dumpable() -> bool | None:

@@ -113,7 +113,7 @@ class JobRecord:
 
 # -- hosts: which process runs a job, and whether it still lives ------------------------------
 
-SCRATCH_ROOT = "/dev/shm" if Path("/dev/shm").is_dir() else None
+SCRATCH_ROOT = "/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir()
 _SCRATCH_PREFIX = "aod-job-"
 
 
@@ -125,11 +125,28 @@ def _read(path: str) -> str:
         return ""
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat): with
-    the pid, it names one process (pids are reused, start times with them are not)."""
+def _stat(pid: int) -> tuple[str, str]:
+    """(state, start time) of a process from /proc/<pid>/stat (fields 3 and 22), or ("", "").
+    The start time, in clock ticks since boot, names one process with its pid (pids are reused,
+    start times with them are not)."""
     stat = _read(f"/proc/{pid}/stat")
-    return stat.rsplit(")", 1)[-1].split()[19] if ")" in stat else ""
+    fields = stat.rsplit(")", 1)[-1].split() if ")" in stat else []
+    return (fields[0], fields[19]) if len(fields) > 19 else ("", "")
+
+
+def _start_time(pid: int) -> str:
+    return _stat(pid)[1]
+
+
+def _exists(pid: int) -> bool | None:
+    """Whether a process with this pid exists, asked of the kernel (None: cannot tell)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
 
 
 def _pid_namespace() -> str:
@@ -156,24 +173,29 @@ def host_alive(token: str | None) -> bool | None:
     if len(parts) != 4 or not parts[0]:
         return None
     boot, namespace, pid, started = parts
-    if namespace != _pid_namespace() or not pid.isdigit():
-        return None  # another container (or a kernel that gives each its own boot id)
-    if boot != _read("/proc/sys/kernel/random/boot_id"):
+    here = _read("/proc/sys/kernel/random/boot_id")
+    if not here or not namespace or namespace != _pid_namespace() or not pid.isdigit() or not started:
+        return None  # another container (or a kernel that gives each its own boot id), or no /proc
+    if boot != here:
         return False  # the machine restarted since: every process of that boot is gone
-    return bool(started) and _start_time(int(pid)) == started
+    state, now_started = _stat(int(pid))
+    if not now_started:  # unreadable (hidepid, a non-dumpable host) or gone: ask the kernel
+        return None if _exists(int(pid)) else False
+    return now_started == started and state not in ("Z", "X")  # a zombie runs nothing any more
 
 
 def reconcile_orphans(domain: "Domain") -> list[str]:
     """Record as `failed` every queued or running job whose host process is gone (audited, as
     any job's end); kill what is left of its sandbox, delete its outputs and its decrypted scratch
     data. A job whose host cannot be told (no record, another container) is failed only once it
-    has run longer than any job may. Returns the ids reconciled."""
+    has run far longer than any job may (twice the sandbox's limit plus an hour). Returns the ids
+    reconciled."""
     from audit import Action, Outcome
 
     rows = domain.store.all("SELECT * FROM tenant_jobs WHERE state IN ('queued', 'running')")
     if not rows:
         return []
-    limit = timedelta(seconds=_job_timeout(domain) + 300)
+    limit = timedelta(seconds=2 * _job_timeout(domain) + 3600)  # the sandbox's limit, plus decryption and checks
     done = []
     for row in rows:
         alive = host_alive(row["host"])
@@ -212,9 +234,8 @@ def _clean_up(domain: "Domain", job_id: str) -> None:
     outputs = JobRunner(domain).root(job_id) / "outputs"
     remove_stage(OutputStage.path_for(outputs))  # a tmpfs of unchecked outputs, still mounted
     JobRunner(domain).drop_outputs(job_id)
-    if SCRATCH_ROOT:
-        for path in Path(SCRATCH_ROOT).glob(f"{_SCRATCH_PREFIX}{job_id}-*"):
-            shutil.rmtree(path, ignore_errors=True)
+    for path in Path(SCRATCH_ROOT).glob(f"{_SCRATCH_PREFIX}{job_id}-*"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _job_timeout(domain: "Domain") -> float:
@@ -369,9 +390,11 @@ class JobRunner:
             diagnostics = getattr(exc, "diagnostics", None)
             detail = diagnostics() if callable(diagnostics) else f"internal error ({type(exc).__name__})"
         if not self._move(job_id, state, detail=detail, outputs=outputs, logs=logs):
-            self.drop_outputs(job_id)  # cancelled while it ran: nothing kept, nothing released
+            self.drop_outputs(job_id)  # cancelled (or judged orphaned) while it ran: nothing kept
             if not (self.root(job_id) / "code").exists():  # its tenant was terminated meanwhile
                 shutil.rmtree(self.root(job_id), ignore_errors=True)
+            if self._state(job_id) != J.CANCELLED:
+                return  # reconcile_orphans ended it and recorded its end: one job.finish only
             state, outputs, logs = J.CANCELLED, [], None
         self._finished(tenant, job_id, datasets, state, outputs, logs)
 
@@ -387,8 +410,11 @@ class JobRunner:
             logs, detail = None, f"{detail}; {halted}"
         return state, detail, outputs, logs
 
+    def _state(self, job_id: str) -> JobState:
+        return JobState(self.d.store.one("SELECT state FROM tenant_jobs WHERE id=?", (job_id,))["state"])
+
     def _cancelled(self, job_id: str) -> bool:
-        return self.d.store.one("SELECT state FROM tenant_jobs WHERE id=?", (job_id,))["state"] == J.CANCELLED.value
+        return self._state(job_id) == J.CANCELLED
 
     def _finished(self, tenant, job_id: str, datasets, state: JobState, outputs, logs) -> None:
         from audit import Action, Outcome

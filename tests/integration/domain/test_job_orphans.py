@@ -4,7 +4,7 @@ data deleted; jobs of live hosts, and of hosts that cannot be told apart yet, le
 
 from __future__ import annotations
 
-import os
+import secrets
 import subprocess
 import sys
 from datetime import timedelta
@@ -42,7 +42,7 @@ def add_job(world):
     made = []
 
     def add(state: str, host: str | None, age: timedelta = timedelta(0)) -> str:
-        job_id = f"j-orphan{len(made):04d}{os.getpid() % 10000:04d}"
+        job_id = f"j-{secrets.token_hex(6)}"
         with d.store.transaction() as tx:
             tx.execute("INSERT INTO tenant_jobs (id, tenant_id, name, entrypoint, state, submitted_at, host)"
                        " VALUES (?, 't-gone', 'x', 'main.py', ?, ?, ?)",
@@ -86,7 +86,7 @@ def test_jobs_of_dead_hosts_are_failed_and_their_leftovers_deleted(world, add_jo
 
 def test_a_job_whose_host_cannot_be_told_fails_only_after_the_longest_job_time(world, add_job):
     d = world.domain
-    limit = timedelta(seconds=d.config.query_timeout_seconds * 10 + 300)
+    limit = timedelta(seconds=2 * d.config.query_timeout_seconds * 10 + 3600)
     recent = add_job("running", None, age=limit - timedelta(minutes=1))
     old = add_job("running", None, age=limit + timedelta(minutes=1))
     elsewhere = add_job("running", host_token().replace(host_token().split("/")[1], "pid:[1]"), age=timedelta(0))
@@ -94,3 +94,48 @@ def test_a_job_whose_host_cannot_be_told_fails_only_after_the_longest_job_time(w
     assert state(world, old) == ("failed", "it ran longer than any job may and its host cannot be reached; "
                                            "nothing was released")
     assert state(world, recent)[0] == "running" and state(world, elsewhere)[0] == "running"
+
+
+def test_zombies_unreadable_hosts_and_a_missing_boot_id(monkeypatch):
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    while jobs._stat(child.pid)[0] not in ("Z", "X"):  # exited, not yet reaped
+        time.sleep(0.05)
+    boot, ns, _, _ = host_token().split("/")
+    zombie = "/".join((boot, ns, str(child.pid), jobs._start_time(child.pid)))
+    assert host_alive(zombie) is False  # a zombie runs nothing any more
+    child.wait()
+
+    me = host_token()
+    monkeypatch.setattr(jobs, "_stat", lambda pid: ("", ""))  # /proc hidepid, a non-dumpable host
+    assert host_alive(me) is None  # it exists (the kernel says so), but it cannot be identified
+    assert host_alive(dead_host()) in (False, None)  # gone, unless its pid was reused meanwhile
+    monkeypatch.undo()
+    read = jobs._read
+    monkeypatch.setattr(jobs, "_read", lambda path: "" if "boot_id" in path else read(path))
+    assert host_alive(me) is None  # no boot id here: cannot tell
+
+
+def test_a_runner_that_ends_after_its_job_was_judged_orphaned_adds_no_second_finish(world, add_job, monkeypatch):
+    """The job ends in the runner thread after reconcile_orphans recorded it failed: the state
+    stays failed and the log holds one job.finish for it, not a contradicting second one."""
+    from types import SimpleNamespace
+
+    d = world.domain
+    job_id = add_job("running", host_token())
+    result = SimpleNamespace(outcome="succeeded", exit_code=0, duration_s=1.0, outputs=[], rejected=(), logs="")
+
+    def execute(*_args):
+        monkeypatch.setattr(jobs, "host_alive", lambda token: False)  # judged dead meanwhile
+        assert reconcile_orphans(d) == [job_id]
+        return result
+
+    runner = jobs.JobRunner(d)
+    monkeypatch.setattr(runner, "_execute", execute)
+    monkeypatch.setattr(runner, "_move", lambda job, new, **kw: jobs.JobRunner._move(runner, job, new, **kw)
+                        if new != jobs.J.RUNNING else True)
+    runner.run(SimpleNamespace(id="t-gone", operator_id="op-hz"), world.grant, world.alice, job_id, "main.py", {})
+    assert state(world, job_id)[0] == "failed"
+    finishes = [e for e in d.audit_log.query(action="job.finish") if e.event.targets[0].id == job_id]
+    assert len(finishes) == 1 and finishes[0].event.details["orphaned"] is True
