@@ -34,9 +34,11 @@ METHOD = {
     Entity.PSEUDONYM: "aod pseudonym format (ps_ + 32 hex)",
 }
 MIN_TEXT_LENGTH = 4  # shorter values cannot hold an identifier inside text
-# A cell that is a decimal number is read as its integer part: the digits of an unrounded
-# average (6234.5678123…) are a fraction, not a phone number inside text, while an identifier
-# stored as a number (13812345678.0) is still found, as a whole cell.
+# A float or decimal cell is read as its integer part: the digits of an unrounded average
+# (6234.5678123…) are a fraction, not a phone number inside text, while an identifier stored as
+# a number (13812345678.0) is still found, as a whole cell. Text is read as written ("电话
+# 0.13812345678" holds a phone number). Raw identifiers hidden in fraction digits are the export
+# gate's exact match (export_review/checks/identifiers.py), not a shape.
 _DECIMAL = r"^([+-]?[0-9]+)\.[0-9]+$"
 
 
@@ -89,7 +91,9 @@ def scan_column(values, name: Optional[str], *, wanted: Optional[frozenset] = No
     from .detect import text_candidates
     from .vector import as_strings, cell_entities
 
-    arr = pc.replace_substring_regex(as_strings(values), _DECIMAL, r"\1")
+    arr = as_strings(values)
+    if _is_fractional(values):
+        arr = pc.replace_substring_regex(arr, _DECIMAL, r"\1")
     cells = cell_entities(arr)
     counts = {entity_from_name(x["values"]): x["counts"] for x in pc.value_counts(cells).to_pylist()
               if x["values"] is not None}
@@ -106,6 +110,11 @@ def scan_column(values, name: Optional[str], *, wanted: Optional[frozenset] = No
                 rows = pc.count_distinct(found.filter(pc.equal(found["entity"], e))["row"]).as_py()
                 out.append(_finding(name, entity, rows, "text"))
     return out
+
+
+def _is_fractional(values) -> bool:
+    kind = getattr(values, "type", None)
+    return kind is not None and (pa.types.is_floating(kind) or pa.types.is_decimal(kind))
 
 
 def _name_column(arr: pa.Array, name: Optional[str], named: int) -> bool:

@@ -1,10 +1,10 @@
 """Rule `identifiers`: raw identifier values of the granted datasets anywhere in the product,
 and every identifier desensitize/ detects (whole cells, embedded in text, our own pseudonyms).
 
-Inside the engine, every product cell (as text; dates skipped; a fractional number as the text
-of its integer part and of its fraction digits, so 13812345678.0 and 0.13812345678 both carry
-the phone number) is hashed into a set; each raw column classed `direct_identifier` is scanned
-once against it. Only counts per column come out.
+Inside the engine, every product cell (as text, dates skipped; a cell written as a number also
+as the digit strings it can carry an identifier in, so 13812345678.0, 0.13812345678 and
+1.3812345678e-07 all carry that phone number) is hashed into a set; each raw column classed
+`direct_identifier` is scanned once against it. Only counts per column come out.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from export_review.checks.product import product_table, product_text
 
 log = logging.getLogger("aod.export_review.checks")
 RULE = "identifiers"
-_DECIMAL = r"^[+-]?([0-9]+)\.([0-9]+)$"
+_NUMBER = r"^[+-]?([0-9]*)(?:\.([0-9]*))?(?:[eE][+-]?[0-9]+)?$"
 PSEUDONYM = "AOD_PSEUDONYM"
 
 
@@ -34,24 +34,32 @@ def check(ctx: CheckContext) -> CheckResult:
 
 
 def _product_values(ctx: CheckContext) -> None:
-    """`pv(pcol, h)`: distinct hashed text forms of every product cell."""
+    """`pv(pcol, h)`: distinct hashed text forms of every product cell, and of the digits of
+    every cell written as a number (see `_number_forms`)."""
     con = ctx.cache["con"]
     parts = []
     for col, dtype in product_columns(ctx):
         if family(dtype) in ("date", "timestamp"):
             continue  # no identifier is a date
-        if str(dtype).upper() in ("DOUBLE", "FLOAT", "REAL"):  # digits on either side of the point
-            for group in (1, 2):
-                parts.append(f"SELECT {lit(col)} AS pcol, hash(regexp_extract(CAST({q(col)} AS VARCHAR), "
-                             f"{lit(_DECIMAL)}, {group})) AS h FROM product "
-                             f"WHERE regexp_matches(CAST({q(col)} AS VARCHAR), {lit(_DECIMAL)})")
-            continue
-        parts.append(f"SELECT {lit(col)} AS pcol, hash(CAST({q(col)} AS VARCHAR)) AS h FROM product "
-                     f"WHERE {q(col)} IS NOT NULL")
+        text = f"CAST({q(col)} AS VARCHAR)"
+        parts.append(f"SELECT {lit(col)} AS pcol, hash({text}) AS h FROM product WHERE {q(col)} IS NOT NULL")
+        parts.append(_number_forms(col, text))
     if not parts:
         con.execute("CREATE OR REPLACE TEMP TABLE pv (pcol VARCHAR, h UBIGINT)")
         return
     con.execute(f"CREATE OR REPLACE TEMP TABLE pv AS SELECT DISTINCT pcol, h FROM ({' UNION ALL '.join(parts)})")
+
+
+def _number_forms(col: str, text: str) -> str:
+    """Hashes of the digit strings a number written in a cell can carry an identifier in: its
+    integer part, its fraction digits, all its digits, and all its digits without leading zeros.
+    13812345678.0, 0.13812345678, 1.3812345678e-07, 0.0013812345678 and '138.12345678' all
+    carry the phone number 13812345678 (a float, a DECIMAL or text alike)."""
+    i, f = f"regexp_extract(t, {lit(_NUMBER)}, 1)", f"regexp_extract(t, {lit(_NUMBER)}, 2)"
+    return (f"SELECT pcol, hash(v) AS h FROM (SELECT {lit(col)} AS pcol, "
+            f"unnest([{i}, {f}, {i} || {f}, ltrim({i} || {f}, '0')]) AS v FROM "
+            f"(SELECT {text} AS t FROM product WHERE {q(col)} IS NOT NULL) "
+            f"WHERE regexp_matches(t, {lit(_NUMBER)}) AND regexp_matches(t, '[0-9]')) WHERE v <> ''")
 
 
 def raw_identifier_findings(ctx: CheckContext) -> list[Finding]:
@@ -112,11 +120,18 @@ def _distinct_columns(ctx: CheckContext):
         if family(dtype) in ("date", "timestamp"):
             continue
         total = con.execute(f"SELECT count(DISTINCT {q(col)}) FROM product").fetchall()[0][0]
-        distinct = f"SELECT DISTINCT CAST({q(col)} AS VARCHAR) AS v FROM product WHERE {q(col)} IS NOT NULL"
+        # numbers with a fraction reach the scanner as numbers: it reads them by their integer
+        # part, so an average's fraction digits are not taken for a phone number in text
+        value = q(col) if _fractional(dtype) else f"CAST({q(col)} AS VARCHAR)"
+        distinct = f"SELECT DISTINCT {value} AS v FROM product WHERE {q(col)} IS NOT NULL"
         if total > SCAN_VALUES:
             distinct = f"SELECT v FROM ({distinct}) USING SAMPLE reservoir({SCAN_VALUES} ROWS) REPEATABLE (11)"
         rows = con.sql(distinct).to_arrow_table()
         yield col, rows.column("v").combine_chunks(), total
+
+
+def _fractional(dtype: str) -> bool:
+    return str(dtype).upper().startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC"))
 
 
 def _scan_finding(found, sampled: bool = False, total: int = 0) -> Finding:

@@ -57,6 +57,8 @@ def bad_tables(raw: pa.Table, folder: Path) -> list[Planted]:
                          "district": s.column("district")})
     as_fraction = pa.table({"score": pa.array([float("0." + p) for p in phones], pa.float64()),
                             "district": s.column("district")})
+    scaled = pa.table({"index": pa.array([int(p) / 1e13 for p in phones], pa.float64()),
+                       "code": pa.array([f"{p[:3]}.{p[3:]}" for p in phones]), "district": s.column("district")})
     D = ProductKind.DATA_PACKAGE
     return [
         Planted("raw rows, renamed columns", Product(D, _write_csv(renamed, folder / "renamed.csv")), True, "raw_rows"),
@@ -71,6 +73,9 @@ def bad_tables(raw: pa.Table, folder: Path) -> list[Planted]:
         Planted("phone numbers hidden as fraction digits",
                 Product(D, pq.write_table(as_fraction, folder / "fraction_phones.parquet")
                         or folder / "fraction_phones.parquet"), True, "identifiers"),
+        Planted("phone numbers scaled down and split by a point",
+                Product(D, pq.write_table(scaled, folder / "scaled_phones.parquet")
+                        or folder / "scaled_phones.parquet"), True, "identifiers"),
     ]
 
 

@@ -61,6 +61,7 @@ def test_good_products_pass_and_false_positive_rate_is_recorded(checked, capsys)
     ("raw rows, renamed columns", "raw_rows", ["500 of 500"]),
     ("phone numbers stored as floats", "identifiers", ["CN_MOBILE", "'contact'"]),
     ("phone numbers hidden as fraction digits", "identifiers", ["'score'", "population.phone"]),
+    ("phone numbers scaled down and split by a point", "identifiers", ["'index'", "'code'", "population.phone"]),
     ("pickle that runs code on load", "model_format", ["not loaded", "posix.system"]),
     ("kNN model", "model_structure", ["instance-based"]),
     ("fully grown decision tree", "model_structure", ["fewer than 5"]),

@@ -52,10 +52,20 @@ def test_unrounded_averages_are_not_identifiers_in_text():
     12 % of random averages; a decimal number is read as its integer part."""
     import random
 
+    import decimal
+
     rng = random.Random(1)
     averages = [rng.uniform(100, 100_000) for _ in range(5000)]
-    assert scan_values([repr(a) for a in averages]) == []
     assert scan_table(pa.table({"avg": pa.array(averages, pa.float64())})) == []
+    exact = [decimal.Decimal(f"{a:.8f}") for a in averages]
+    assert scan_table(pa.table({"avg": pa.array(exact, pa.decimal128(16, 8))})) == []
+
+
+def test_text_is_read_as_written():
+    """Only float and decimal cells are read by their integer part: in text, digits after a point
+    are still digits ("电话 0.13812345678" holds a phone number)."""
+    found = scan_values(["0.13812345678", "电话 0.13812345678"])
+    assert [(f.entity, f.rows, f.mode) for f in found] == [(Entity.MOBILE, 2, "text")]
 
 
 def test_identifiers_stored_as_floats_are_found_as_cells():
@@ -63,5 +73,5 @@ def test_identifiers_stored_as_floats_are_found_as_cells():
     phones = [13812345678.0 + i for i in range(50)]
     found = scan_table(pa.table({"contact": pa.array(phones, pa.float64())}))
     assert [(f.entity, f.rows, f.mode) for f in found] == [(Entity.MOBILE, 50, "cell")]
-    assert [(f.entity, f.mode) for f in scan_values([f"{p}" for p in phones])] == [(Entity.MOBILE, "cell")]
+    assert [(f.entity, f.mode) for f in scan_values([f"{p}" for p in phones])] == [(Entity.MOBILE, "text")]
     assert [(f.entity, f.mode) for f in scan_values(["电话13812345678.0号"])] == [(Entity.MOBILE, "text")]
