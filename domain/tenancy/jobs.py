@@ -13,14 +13,12 @@ every listing of jobs does it first, so no job stays `running` for ever.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import shutil
 import tempfile
 import threading
 from datetime import timedelta
-from functools import lru_cache
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING
 from domain.clock import iso, parse_iso
 from domain.errors import Conflict, InvalidTransition, NotFound
 from domain.principals import SYSTEM
+from domain.tenancy.hosts import host_alive, host_token
 from domain.tenancy.imports import grant_datasets
 
 if TYPE_CHECKING:
@@ -111,77 +110,10 @@ class JobRecord:
                    finished_at=row["finished_at"])
 
 
-# -- hosts: which process runs a job, and whether it still lives ------------------------------
+# -- orphans: jobs whose hosting process died ----------------------------------------------
 
 SCRATCH_ROOT = "/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir()
 _SCRATCH_PREFIX = "aod-job-"
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as fh:
-            return fh.read().strip()
-    except OSError:
-        return ""
-
-
-def _stat(pid: int) -> tuple[str, str]:
-    """(state, start time) of a process from /proc/<pid>/stat (fields 3 and 22), or ("", "").
-    The start time, in clock ticks since boot, names one process with its pid (pids are reused,
-    start times with them are not)."""
-    stat = _read(f"/proc/{pid}/stat")
-    fields = stat.rsplit(")", 1)[-1].split() if ")" in stat else []
-    return (fields[0], fields[19]) if len(fields) > 19 else ("", "")
-
-
-def _start_time(pid: int) -> str:
-    return _stat(pid)[1]
-
-
-def _exists(pid: int) -> bool | None:
-    """Whether a process with this pid exists, asked of the kernel (None: cannot tell)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it exists, owned by someone else
-        return True
-    return True
-
-
-def _pid_namespace() -> str:
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return ""
-
-
-@lru_cache(maxsize=None)
-def _host_of(pid: int) -> str:
-    return "/".join((_read("/proc/sys/kernel/random/boot_id"), _pid_namespace(), str(pid), _start_time(pid)))
-
-
-def host_token() -> str:
-    """This process, as recorded with the jobs it runs: boot id / pid namespace / pid / start time."""
-    return _host_of(os.getpid())
-
-
-def host_alive(token: str | None) -> bool | None:
-    """True or False when it can be told whether the process `token` names still runs; None
-    when it cannot (no token, or a process in another pid namespace, e.g. another container)."""
-    parts = (token or "").split("/")
-    if len(parts) != 4 or not parts[0]:
-        return None
-    boot, namespace, pid, started = parts
-    here = _read("/proc/sys/kernel/random/boot_id")
-    if not here or not namespace or namespace != _pid_namespace() or not pid.isdigit() or not started:
-        return None  # another container (or a kernel that gives each its own boot id), or no /proc
-    if boot != here:
-        return False  # the machine restarted since: every process of that boot is gone
-    state, now_started = _stat(int(pid))
-    if not now_started:  # unreadable (hidepid, a non-dumpable host) or gone: ask the kernel
-        return None if _exists(int(pid)) else False
-    return now_started == started and state not in ("Z", "X")  # a zombie runs nothing any more
 
 
 def reconcile_orphans(domain: "Domain") -> list[str]:

@@ -24,6 +24,11 @@ def is_numeric(dtype: str) -> bool:
     return str(dtype).upper().startswith(NUMERIC)
 
 
+def is_fractional(dtype: str) -> bool:
+    """A number type that holds fractions (its cells print with a point)."""
+    return str(dtype).upper().startswith(("FLOAT", "DOUBLE", "REAL", "DECIMAL", "NUMERIC"))
+
+
 def family(dtype: str) -> str:
     """The comparison family of a SQL type: number, date, timestamp or text."""
     t = str(dtype).upper()

@@ -14,7 +14,7 @@ import time
 
 import pyarrow as pa
 
-from export_review.checks._sql import family, lit, q
+from export_review.checks._sql import family, is_fractional, lit, q
 from export_review.checks.base import CheckContext, CheckResult, CheckStatus, Finding
 from export_review.checks.engine import product_columns, raw_keys, text_key
 from export_review.checks.product import product_table, product_text
@@ -55,11 +55,12 @@ def _number_forms(col: str, text: str) -> str:
     integer part, its fraction digits, all its digits, and all its digits without leading zeros.
     13812345678.0, 0.13812345678, 1.3812345678e-07, 0.0013812345678 and '138.12345678' all
     carry the phone number 13812345678 (a float, a DECIMAL or text alike)."""
-    i, f = f"regexp_extract(t, {lit(_NUMBER)}, 1)", f"regexp_extract(t, {lit(_NUMBER)}, 2)"
-    return (f"SELECT pcol, hash(v) AS h FROM (SELECT {lit(col)} AS pcol, "
-            f"unnest([{i}, {f}, {i} || {f}, ltrim({i} || {f}, '0')]) AS v FROM "
-            f"(SELECT {text} AS t FROM product WHERE {q(col)} IS NOT NULL) "
-            f"WHERE regexp_matches(t, {lit(_NUMBER)}) AND regexp_matches(t, '[0-9]')) WHERE v <> ''")
+    number = lit(_NUMBER)
+    parts = (f"SELECT regexp_extract(t, {number}, 1) AS i, regexp_extract(t, {number}, 2) AS f FROM "
+             f"(SELECT {text} AS t FROM product WHERE {q(col)} IS NOT NULL) "
+             f"WHERE regexp_matches(t, {number}) AND regexp_matches(t, '[0-9]')")
+    return (f"SELECT {lit(col)} AS pcol, hash(v) AS h FROM "
+            f"(SELECT unnest([i, f, i || f, ltrim(i || f, '0')]) AS v FROM ({parts})) WHERE v <> ''")
 
 
 def raw_identifier_findings(ctx: CheckContext) -> list[Finding]:
@@ -122,16 +123,12 @@ def _distinct_columns(ctx: CheckContext):
         total = con.execute(f"SELECT count(DISTINCT {q(col)}) FROM product").fetchall()[0][0]
         # numbers with a fraction reach the scanner as numbers: it reads them by their integer
         # part, so an average's fraction digits are not taken for a phone number in text
-        value = q(col) if _fractional(dtype) else f"CAST({q(col)} AS VARCHAR)"
+        value = q(col) if is_fractional(dtype) else f"CAST({q(col)} AS VARCHAR)"
         distinct = f"SELECT DISTINCT {value} AS v FROM product WHERE {q(col)} IS NOT NULL"
         if total > SCAN_VALUES:
             distinct = f"SELECT v FROM ({distinct}) USING SAMPLE reservoir({SCAN_VALUES} ROWS) REPEATABLE (11)"
         rows = con.sql(distinct).to_arrow_table()
         yield col, rows.column("v").combine_chunks(), total
-
-
-def _fractional(dtype: str) -> bool:
-    return str(dtype).upper().startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC"))
 
 
 def _scan_finding(found, sampled: bool = False, total: int = 0) -> Finding:

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from domain.clock import iso
-from domain.tenancy import jobs
-from domain.tenancy.jobs import host_alive, host_token, reconcile_orphans
+from domain.tenancy import hosts, jobs
+from domain.tenancy.hosts import host_alive, host_token
+from domain.tenancy.jobs import reconcile_orphans
 
 
 def dead_host() -> str:
     """The token of a process that has ended."""
-    out = subprocess.run([sys.executable, "-c", "from domain.tenancy.jobs import host_token; print(host_token())"],
+    out = subprocess.run([sys.executable, "-c", "from domain.tenancy.hosts import host_token; print(host_token())"],
                          capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
@@ -67,10 +68,9 @@ def test_jobs_of_dead_hosts_are_failed_and_their_leftovers_deleted(world, add_jo
     outputs = jobs.JobRunner(d).root(running) / "outputs"
     outputs.mkdir(parents=True)
     (outputs / "result.csv").write_text("district,n\na,100\n")
-    scratch = Path(jobs.SCRATCH_ROOT or "/tmp") / f"aod-job-{running}-abc"
-    if jobs.SCRATCH_ROOT:
-        scratch.mkdir()
-        (scratch / "population.parquet").write_bytes(b"decrypted raw data")
+    scratch = Path(jobs.SCRATCH_ROOT) / f"aod-job-{running}-abc"
+    scratch.mkdir()
+    (scratch / "population.parquet").write_bytes(b"decrypted raw data")
     live, finished = add_job("running", host_token()), add_job("succeeded", dead_host())
 
     assert sorted(reconcile_orphans(d)) == sorted([running, queued])
@@ -100,20 +100,20 @@ def test_zombies_unreadable_hosts_and_a_missing_boot_id(monkeypatch):
     import time
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    while jobs._stat(child.pid)[0] not in ("Z", "X"):  # exited, not yet reaped
+    while hosts._stat(child.pid)[0] not in ("Z", "X"):  # exited, not yet reaped
         time.sleep(0.05)
     boot, ns, _, _ = host_token().split("/")
-    zombie = "/".join((boot, ns, str(child.pid), jobs._start_time(child.pid)))
+    zombie = "/".join((boot, ns, str(child.pid), hosts._start_time(child.pid)))
     assert host_alive(zombie) is False  # a zombie runs nothing any more
     child.wait()
 
     me = host_token()
-    monkeypatch.setattr(jobs, "_stat", lambda pid: ("", ""))  # /proc hidepid, a non-dumpable host
+    monkeypatch.setattr(hosts, "_stat", lambda pid: ("", ""))  # /proc hidepid, a non-dumpable host
     assert host_alive(me) is None  # it exists (the kernel says so), but it cannot be identified
     assert host_alive(dead_host()) in (False, None)  # gone, unless its pid was reused meanwhile
     monkeypatch.undo()
-    read = jobs._read
-    monkeypatch.setattr(jobs, "_read", lambda path: "" if "boot_id" in path else read(path))
+    read = hosts._read
+    monkeypatch.setattr(hosts, "_read", lambda path: "" if "boot_id" in path else read(path))
     assert host_alive(me) is None  # no boot id here: cannot tell
 
 
